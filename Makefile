@@ -1,0 +1,59 @@
+# VectorCraft: the front door. `make run` to start everything, `make test` to check everything.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint format migrate superuser worker web clean-venv help
+
+help:
+	@echo "make run        install, migrate and start the web server and a Q cluster"
+	@echo "make test       install the dev tools, then run ruff and the test suite"
+	@echo "make lint       ruff check + format check only"
+	@echo "make format     apply ruff's fixes and formatting"
+	@echo "make superuser  create a staff account (Django's createsuperuser)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Stamp files: reinstall only when a requirements file changes.
+$(VENV)/.runtime-installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	@touch $@ $(VENV)/.runtime-installed
+
+migrate: $(VENV)/.runtime-installed
+	$(BIN)/python manage.py migrate --noinput
+
+run: migrate
+	@echo
+	@echo "  VectorCraft is starting at http://$(HOST):$(PORT)/  (web + Q cluster; Ctrl-C stops both)"
+	@echo
+	PATH="$(CURDIR)/$(BIN):$$PATH" HOST=$(HOST) $(BIN)/honcho start --port $(PORT) --procfile Procfile
+
+web: migrate
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+worker: migrate
+	$(BIN)/python manage.py qcluster
+
+superuser: migrate
+	$(BIN)/python manage.py createsuperuser
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.dev-installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+clean-venv:
+	rm -rf $(VENV)

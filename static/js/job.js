@@ -1,0 +1,61 @@
+// Result page: polls the job's status until it finishes, then shows the SVG without a reload.
+(function () {
+  "use strict";
+  const card = document.getElementById("job");
+  if (!card) return;
+
+  const form = card.querySelector("form[data-confirm]");
+  if (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  }
+  if (card.dataset.finished === "true") return;
+
+  const statusUrl = card.dataset.statusUrl;
+  const el = (id) => document.getElementById(id);
+  let delay = 500;
+
+  function formatBytes(bytes) {
+    if (bytes < 1024) return bytes + " bytes";
+    return (bytes / 1024).toFixed(1) + " KB";
+  }
+
+  function show(job) {
+    const status = el("job-status");
+    status.textContent = job.status_display;
+    status.className = "status status-" + job.status;
+    if (job.status === "failed") {
+      el("job-placeholder").hidden = true;
+      el("job-error").textContent = job.error;
+      el("job-error").hidden = false;
+    }
+    if (job.preview_url) {
+      const preview = el("job-preview");
+      preview.src = job.preview_url;
+      preview.hidden = false;
+      el("job-placeholder").hidden = true;
+      el("job-download").href = job.download_url;
+      el("job-summary").textContent =
+        formatBytes(job.output_bytes) + ", " + job.metrics.path_count + " paths, " + job.engine_ms + " ms";
+      el("job-result").hidden = false;
+    }
+  }
+
+  function poll() {
+    fetch(statusUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then((response) => {
+        if (!response.ok) throw new Error("status " + response.status);
+        return response.json();
+      })
+      .then((job) => {
+        show(job);
+        if (!job.finished) {
+          delay = Math.min(delay * 1.5, 3000);
+          window.setTimeout(poll, delay);
+        }
+      })
+      .catch(() => window.setTimeout(poll, 5000));
+  }
+  window.setTimeout(poll, delay);
+})();

@@ -1,0 +1,91 @@
+from django.contrib import admin
+
+from vectorize.models import Vectorization
+
+
+@admin.register(Vectorization)
+class VectorizationAdmin(admin.ModelAdmin):
+    list_display = [
+        "original_filename",
+        "owner",
+        "status",
+        "preset",
+        "used_preset",
+        "dimensions",
+        "input_bytes",
+        "output_bytes",
+        "engine_ms",
+        "attempts",
+        "created_at",
+    ]
+    list_filter = ["status", "preset", "used_preset", "source_format", "created_at"]
+    search_fields = ["id", "original_filename", "owner__email", "error_message"]
+    list_select_related = ["owner"]
+    date_hierarchy = "created_at"
+    ordering = ["-created_at"]
+    readonly_fields = [
+        "id",
+        "owner",
+        "original_filename",
+        "source_format",
+        "input_file",
+        "input_bytes",
+        "width",
+        "height",
+        "has_alpha",
+        "preset",
+        "options",
+        "used_preset",
+        "parameters",
+        "status",
+        "attempts",
+        "error_code",
+        "error_message",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "engine_ms",
+        "output_file",
+        "output_bytes",
+        "metrics",
+    ]
+    fieldsets = [
+        (None, {"fields": ["id", "owner", "status", "error_code", "error_message"]}),
+        (
+            "Input",
+            {
+                "fields": [
+                    "original_filename",
+                    "source_format",
+                    "input_file",
+                    "input_bytes",
+                    "width",
+                    "height",
+                    "has_alpha",
+                ]
+            },
+        ),
+        ("Settings", {"fields": ["preset", "options", "used_preset", "parameters"]}),
+        (
+            "Timing and output",
+            {
+                "fields": [
+                    "created_at",
+                    "started_at",
+                    "finished_at",
+                    "engine_ms",
+                    "attempts",
+                    "output_file",
+                    "output_bytes",
+                    "metrics",
+                ]
+            },
+        ),
+    ]
+
+    @admin.display(description="size")
+    def dimensions(self, job):
+        return f"{job.width}×{job.height}"
+
+    def has_add_permission(self, request):
+        return False  # jobs come from uploads, through the service

@@ -1,0 +1,113 @@
+"""Runs vtracer on a normalised PNG and returns clean SVG with metrics."""
+
+import io
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import vtracer
+from PIL import Image
+
+from vectorize.engine.errors import ImageRejected, TraceFailed
+from vectorize.engine.parameters import AUTO, resolve_parameters, validate_parameters
+from vectorize.engine.svg import clean_svg
+
+_ANALYSIS_SIZE = 256
+
+
+@dataclass(frozen=True)
+class TraceResult:
+    svg: str
+    preset: str
+    parameters: dict
+    metrics: dict = field(default_factory=dict)
+
+
+def choose_preset(image: Image.Image) -> str:
+    """Pick a preset for `auto` from a small copy of the image: its colours and shading."""
+    sample = image.copy()
+    sample.thumbnail((_ANALYSIS_SIZE, _ANALYSIS_SIZE))
+    if sample.mode == "RGBA":
+        sample = Image.alpha_composite(Image.new("RGBA", sample.size, "white"), sample)
+    colors = sample.convert("RGB").getcolors(maxcolors=4096)
+    if colors is None:
+        return "photo"  # more than 4096 distinct colours in a 256-pixel copy
+    total = sum(count for count, _ in colors) or 1
+    # Colours that cover at least 0.5% of the image: flat art has few, photos have many.
+    dominant = [color for count, color in colors if count / total >= 0.005]
+    dominant_share = sum(count for count, _ in colors if count / total >= 0.005) / total
+    if len(colors) <= 2 or (len(dominant) <= 2 and _is_grayscale(dominant)):
+        return "lineart"
+    if dominant_share >= 0.9 and len(dominant) <= 16:
+        return "logo" if len(dominant) <= 6 else "clipart"
+    if dominant_share >= 0.6:
+        return "poster"
+    return "photo"
+
+
+def _is_grayscale(colors: list[tuple[int, int, int]]) -> bool:
+    return all(max(color) - min(color) < 16 for color in colors)
+
+
+def _binarize(image: Image.Image) -> Image.Image:
+    """Gray-level threshold for black-and-white tracing (vtracer's binary mode reads only the red
+    channel). Transparent pixels count as white."""
+    if image.mode == "RGBA":
+        white = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(white, image)
+    gray = image.convert("L")
+    return gray.point(lambda level: 255 if level >= 128 else 0).convert("RGB")
+
+
+def _png_bytes(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def _is_tracer_error(error: BaseException) -> bool:
+    # vtracer raises a plain Exception for what it cannot decode, and a Rust panic arrives as
+    # pyo3's PanicException, a BaseException subclass that cannot be imported by name.
+    return type(error) is Exception or type(error).__name__ == "PanicException"
+
+
+def run_vtracer(png: bytes, parameters: Mapping) -> str:
+    """vtracer on PNG bytes; any failure of vtracer's, a Rust panic included, is a TraceFailed."""
+    try:
+        return vtracer.convert_raw_image_to_svg(png, img_format="png", **parameters)
+    except BaseException as error:
+        if not _is_tracer_error(error):
+            raise
+        raise TraceFailed(
+            "The tracing engine could not process this image with these settings. "
+            "Try another preset.",
+            details={"engine_message": str(error)[:500]},
+        ) from error
+
+
+def trace(png: bytes, *, preset: str = AUTO, overrides: Mapping | None = None) -> TraceResult:
+    """Trace a normalised PNG (from images.normalize_image) with a preset and overrides."""
+    started = time.perf_counter()
+    validate_parameters(preset, overrides)
+    try:
+        image = Image.open(io.BytesIO(png), formats=["PNG"])
+        image.load()
+    except (OSError, ValueError, SyntaxError) as error:
+        raise ImageRejected("The stored image could not be read.", code="corrupt_input") from error
+    chosen = choose_preset(image) if preset == AUTO else preset
+    parameters = resolve_parameters(chosen, overrides)
+    if parameters["colormode"] == "binary":
+        png = _png_bytes(_binarize(image))
+    raw = run_vtracer(png, parameters)
+    clean = clean_svg(raw, image.width, image.height, parameters["path_precision"])
+    elapsed_ms = round((time.perf_counter() - started) * 1000)
+    metrics = {
+        "engine_ms": elapsed_ms,
+        "svg_bytes": len(clean.text.encode()),
+        "path_count": clean.path_count,
+        "node_count": clean.node_count,
+        "color_count": len(clean.colors),
+        "width": image.width,
+        "height": image.height,
+    }
+    return TraceResult(svg=clean.text, preset=chosen, parameters=parameters, metrics=metrics)

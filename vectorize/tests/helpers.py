@@ -1,0 +1,65 @@
+"""Small helpers for the vectorize tests: images made on the spot, renders, waiting."""
+
+import io
+import struct
+import time
+import zlib
+
+import numpy as np
+import pytest
+import resvg_py
+from PIL import Image
+
+
+def png_bytes(image: Image.Image, **save_options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", **save_options)
+    return buffer.getvalue()
+
+
+def bomb_png(width: int = 30000, height: int = 30000) -> bytes:
+    """A real, valid 1-bit PNG of width x height white pixels that compresses to a few hundred KB.
+
+    Written row by row so the test never holds the decoded image in memory.
+    """
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    row = b"\x00" + b"\xff" * ((width + 7) // 8)  # filter byte + packed bits
+    compressor = zlib.compressobj(9)
+    body = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1-bit grayscale
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
+    )
+
+
+def flattened_on_white(png: bytes) -> np.ndarray:
+    image = Image.open(io.BytesIO(png)).convert("RGBA")
+    white = Image.new("RGBA", image.size, "white")
+    return np.asarray(Image.alpha_composite(white, image).convert("RGB"), dtype=np.float64)
+
+
+def render_similarity(svg: str, png: bytes) -> float:
+    """1 - mean absolute difference (0..1) between a render of `svg` and `png`, both on white."""
+    expected = flattened_on_white(png)
+    height, width = expected.shape[:2]
+    rendered = bytes(
+        resvg_py.svg_to_bytes(svg_string=svg, width=width, height=height, background="white")
+    )
+    actual = flattened_on_white(rendered)
+    return 1 - float(np.abs(actual - expected).mean()) / 255
+
+
+def wait_for(predicate, *, timeout: float, interval: float = 0.2, message: str = ""):
+    """Poll `predicate` until it returns something truthy; fail the test after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(message or f"condition not met within {timeout} s")

@@ -1,0 +1,62 @@
+"""End to end: an upload goes through a real `qcluster` process on the configured database."""
+
+import xml.etree.ElementTree as ET
+
+import pytest
+from django.urls import reverse
+
+from vectorize.models import Vectorization
+from vectorize.tasks import vectorization_enqueue
+from vectorize.tests.factories import queued_job
+from vectorize.tests.helpers import wait_for
+
+pytestmark = [pytest.mark.cluster, pytest.mark.django_db(transaction=True)]
+
+
+def _finished(pk):
+    job = Vectorization.objects.get(pk=pk)
+    return job if job.is_finished else None
+
+
+def test_it_vectorizes_an_upload_in_a_real_cluster(client, user, bench_dir, qcluster):
+    client.force_login(user)
+    with (bench_dir / "emoji_1F309.png").open("rb") as image:
+        response = client.post("/", {"image": image, "preset": "auto"})
+    assert response.status_code == 302
+    job = Vectorization.objects.get()
+
+    job = wait_for(
+        lambda: _finished(job.pk),
+        timeout=60,
+        message=f"job not finished; cluster log:\n{qcluster.log_path.read_text()}",
+    )
+
+    assert job.status == Vectorization.Status.SUCCEEDED, job.error_message
+    assert job.attempts == 1
+    download = client.get(reverse("vectorize:download", args=[job.pk]))
+    svg = b"".join(download.streaming_content).decode()
+    assert ET.fromstring(svg).get("viewBox") == "0 0 512 512"
+    status = client.get(reverse("vectorize:status", args=[job.pk])).json()
+    assert status["status"] == "succeeded"
+
+
+def test_it_fails_a_damaged_job_and_keeps_working(user, bench_dir, qcluster):
+    damaged = queued_job(user, bench_dir, name="logo_ruby.png")
+    # The stored input is damaged after it was accepted (a disk fault, a bad copy).
+    with damaged.input_file.open("wb") as stored:
+        stored.write(b"\x89PNG\r\n\x1a\n broken")
+    healthy = queued_job(user, bench_dir, name="emoji_1F309.png")
+
+    for job in (damaged, healthy):
+        vectorization_enqueue(job.pk)
+    wait_for(
+        lambda: Vectorization.objects.filter(status__in=Vectorization.FINISHED).count() == 2,
+        timeout=60,
+        message=f"jobs not finished; cluster log:\n{qcluster.log_path.read_text()}",
+    )
+
+    damaged.refresh_from_db()
+    healthy.refresh_from_db()
+    assert (damaged.status, damaged.error_code) == ("failed", "trace_failed")
+    assert damaged.error_message == "The stored image could not be read."
+    assert healthy.status == "succeeded"

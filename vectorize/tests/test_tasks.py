@@ -1,0 +1,103 @@
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from vectorize import engine, services
+from vectorize.models import Vectorization, output_upload_to
+from vectorize.tasks import vectorization_process
+from vectorize.tests.factories import queued_job
+
+pytestmark = pytest.mark.django_db
+Status = Vectorization.Status
+
+
+def test_it_traces_a_queued_job_and_stores_the_svg(user, bench_dir):
+    job = queued_job(user, bench_dir)
+
+    assert vectorization_process(str(job.pk)) == "succeeded"
+
+    job.refresh_from_db()
+    assert job.status == Status.SUCCEEDED
+    assert job.attempts == 1
+    assert job.created_at <= job.started_at <= job.finished_at
+    assert job.used_preset in engine.PRESETS
+    assert job.parameters == {**engine.PRESETS[job.used_preset]}
+    svg = job.output_file.read().decode()
+    assert ET.fromstring(svg).get("viewBox") == "0 0 512 512"
+    assert job.output_bytes == len(svg.encode()) == job.metrics["svg_bytes"]
+    assert job.engine_ms == job.metrics["engine_ms"]
+    assert job.output_file.name.startswith("outputs/")
+
+
+def test_it_does_nothing_when_run_again(user, bench_dir, media_root):
+    job = queued_job(user, bench_dir)
+    vectorization_process(str(job.pk))
+    first = Vectorization.objects.get(pk=job.pk)
+    files_before = sorted(p for p in media_root.rglob("*") if p.is_file())
+
+    vectorization_process(str(job.pk))
+
+    again = Vectorization.objects.get(pk=job.pk)
+    assert (again.attempts, again.finished_at, again.output_file.name) == (
+        first.attempts,
+        first.finished_at,
+        first.output_file.name,
+    )
+    assert sorted(p for p in media_root.rglob("*") if p.is_file()) == files_before
+
+
+def test_it_replaces_the_output_of_a_run_whose_worker_died(user, bench_dir, media_root):
+    job = queued_job(user, bench_dir)
+    # A worker died mid-run: the row says running and a partial output file is on disk.
+    Vectorization.objects.filter(pk=job.pk).update(status=Status.RUNNING, attempts=1)
+    job.refresh_from_db()
+    partial = media_root / output_upload_to(job, "x")
+    partial.parent.mkdir(parents=True)
+    partial.write_text("<svg partial")
+
+    vectorization_process(str(job.pk))
+
+    job.refresh_from_db()
+    assert job.status == Status.SUCCEEDED
+    assert job.attempts == 2
+    assert job.output_file.name == output_upload_to(job, "x")
+    assert partial.read_text().startswith("<svg xmlns")
+    assert len(list((media_root / "outputs").rglob("*.svg"))) == 1
+
+
+def test_it_gives_up_after_the_configured_attempts(user, bench_dir, settings):
+    settings.JOB_MAX_ATTEMPTS = 2
+    job = queued_job(user, bench_dir)
+    Vectorization.objects.filter(pk=job.pk).update(status=Status.RUNNING, attempts=2)
+
+    assert vectorization_process(str(job.pk)) == "failed"
+
+    job.refresh_from_db()
+    assert job.error_code == "gave_up"
+    assert job.error_message.startswith("This image could not be processed: the worker stopped 2")
+    assert not job.output_file
+
+
+def test_it_turns_a_real_vtracer_panic_into_a_failed_job(user, bench_dir, monkeypatch):
+    # Let an out-of-range value past validation, as a bug there would, so vtracer really panics.
+    monkeypatch.setitem(
+        engine.PARAMETERS, "color_precision", engine.parameters.Number(0, 8, "widened")
+    )
+    job = queued_job(user, bench_dir, preset="logo", options={"color_precision": 0})
+
+    assert vectorization_process(str(job.pk)) == "failed"
+
+    job.refresh_from_db()
+    assert job.error_code == "trace_failed"
+    assert job.error_message == (
+        "The tracing engine could not process this image with these settings. Try another preset."
+    )
+    assert job.finished_at is not None
+
+
+def test_it_ignores_a_job_deleted_before_it_ran(user, bench_dir):
+    job = queued_job(user, bench_dir)
+    job_id = str(job.pk)
+    services.vectorization_delete(vectorization=job)
+
+    assert vectorization_process(job_id) is None

@@ -1,0 +1,141 @@
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from vectorize.models import Vectorization
+from vectorize.tasks import vectorization_process
+from vectorize.tests.factories import queued_job
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_shows_visitors_the_landing_page(client):
+    response = client.get("/")
+
+    assert response.status_code == 200
+    assert b"Create a free account" in response.content
+
+
+def test_it_uploads_an_image_and_redirects_to_its_result_page(
+    client, user, bench_dir, django_capture_on_commit_callbacks
+):
+    client.force_login(user)
+
+    with (
+        (bench_dir / "emoji_1F309.png").open("rb") as image,
+        django_capture_on_commit_callbacks() as callbacks,
+    ):
+        response = client.post("/", {"image": image, "preset": "auto"})
+
+    job = Vectorization.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("vectorize:detail", args=[job.pk])
+    assert (job.owner, job.original_filename, job.status) == (user, "emoji_1F309.png", "queued")
+    assert len(callbacks) == 1
+    page = client.get(response["Location"])
+    assert b"Queued" in page.content
+    assert reverse("vectorize:status", args=[job.pk]).encode() in page.content
+
+
+def test_it_shows_a_bad_file_error_and_creates_nothing(client, user):
+    client.force_login(user)
+
+    upload = SimpleUploadedFile("notes.png", b"not an image at all", content_type="image/png")
+
+    response = client.post("/", {"image": upload, "preset": "auto"})
+
+    assert response.status_code == 400
+    assert b"This file is not a supported image." in response.content
+    assert Vectorization.objects.count() == 0
+
+
+def test_it_reports_status_as_json(client, user, bench_dir):
+    job = queued_job(user, bench_dir)
+    client.force_login(user)
+    url = reverse("vectorize:status", args=[job.pk])
+    assert client.get(url).json()["status"] == "queued"
+
+    vectorization_process(str(job.pk))
+
+    body = client.get(url).json()
+    assert body["status"] == "succeeded"
+    assert body["finished"] is True
+    assert body["download_url"] == reverse("vectorize:download", args=[job.pk])
+
+
+def test_it_downloads_the_svg_as_a_safe_attachment(client, user, bench_dir):
+    job = queued_job(user, bench_dir)
+    vectorization_process(str(job.pk))
+    client.force_login(user)
+
+    response = client.get(reverse("vectorize:download", args=[job.pk]))
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/svg+xml"
+    assert response["Content-Disposition"] == 'attachment; filename="emoji_1F309.svg"'
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Content-Security-Policy"] == "sandbox"
+    assert b"".join(response.streaming_content).startswith(b"<svg")
+
+
+def test_it_answers_404_for_a_download_before_the_svg_exists(client, user, bench_dir):
+    job = queued_job(user, bench_dir)
+    client.force_login(user)
+
+    assert client.get(reverse("vectorize:download", args=[job.pk])).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("name", "method"),
+    [
+        ("detail", "get"),
+        ("status", "get"),
+        ("download", "get"),
+        ("preview", "get"),
+        ("original", "get"),
+        ("delete", "post"),
+    ],
+)
+def test_it_answers_404_for_another_users_job_on_every_url(
+    client, user, other_user, bench_dir, name, method
+):
+    job = queued_job(user, bench_dir)
+    vectorization_process(str(job.pk))
+    client.force_login(other_user)
+
+    response = getattr(client, method)(reverse(f"vectorize:{name}", args=[job.pk]))
+
+    assert response.status_code == 404
+    assert Vectorization.objects.filter(pk=job.pk).exists()
+
+
+@pytest.mark.parametrize("name", ["detail", "status", "download", "original"])
+def test_it_sends_visitors_to_log_in(client, user, bench_dir, name):
+    job = queued_job(user, bench_dir)
+
+    response = client.get(reverse(f"vectorize:{name}", args=[job.pk]))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_it_deletes_a_job_of_the_owner(client, user, bench_dir):
+    job = queued_job(user, bench_dir)
+    client.force_login(user)
+
+    response = client.post(reverse("vectorize:delete", args=[job.pk]))
+
+    assert response.status_code == 302
+    assert not Vectorization.objects.filter(pk=job.pk).exists()
+
+
+def test_it_lists_only_the_users_jobs_with_an_empty_state(client, user, other_user, bench_dir):
+    client.force_login(user)
+    assert b"Nothing here yet." in client.get("/").content
+    queued_job(other_user, bench_dir, name="logo_ruby.png")
+    queued_job(user, bench_dir)
+
+    content = client.get("/").content
+
+    assert b"emoji_1F309.png" in content
+    assert b"logo_ruby.png" not in content

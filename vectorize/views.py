@@ -1,0 +1,143 @@
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from vectorcraft.errors import ApplicationError
+from vectorize import selectors, services
+from vectorize.forms import UploadForm
+from vectorize.models import Vectorization
+
+JOBS_PER_PAGE = 10
+
+
+def _job_list_context(request) -> dict:
+    jobs = selectors.vectorization_list_for_user(user=request.user)
+    return {"page": Paginator(jobs, JOBS_PER_PAGE).get_page(request.GET.get("page"))}
+
+
+@require_http_methods(["GET", "POST"])
+def home(request):
+    if not request.user.is_authenticated:
+        return render(request, "vectorize/landing.html")
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            job = services.vectorization_create(
+                owner=request.user,
+                upload=form.cleaned_data["image"],
+                preset=form.cleaned_data["preset"],
+            )
+        except ApplicationError as error:
+            form.add_error("image", error.message)
+        else:
+            return redirect("vectorize:detail", vectorization_id=job.pk)
+    status = 400 if form.errors else 200
+    return render(
+        request,
+        "vectorize/home.html",
+        {
+            "form": form,
+            "max_upload_mb": settings.MAX_UPLOAD_BYTES // 1_048_576,
+            **_job_list_context(request),
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_GET
+def detail(request, vectorization_id):
+    job = selectors.vectorization_get_for_user(user=request.user, vectorization_id=vectorization_id)
+    return render(request, "vectorize/detail.html", {"job": job, "status": _status_payload(job)})
+
+
+def _status_payload(job: Vectorization) -> dict:
+    succeeded = job.status == Vectorization.Status.SUCCEEDED
+    return {
+        "id": str(job.pk),
+        "status": job.status,
+        "status_display": job.get_status_display(),
+        "finished": job.is_finished,
+        "error": job.error_message,
+        "used_preset": job.used_preset,
+        "engine_ms": job.engine_ms,
+        "output_bytes": job.output_bytes,
+        "metrics": job.metrics,
+        "preview_url": reverse("vectorize:preview", args=[job.pk]) if succeeded else None,
+        "download_url": reverse("vectorize:download", args=[job.pk]) if succeeded else None,
+    }
+
+
+@login_required
+@require_GET
+def status(request, vectorization_id):
+    job = selectors.vectorization_get_for_user(user=request.user, vectorization_id=vectorization_id)
+    response = JsonResponse(_status_payload(job))
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _file_response(file, *, content_type: str, filename: str, attachment: bool) -> FileResponse:
+    response = FileResponse(
+        file.open("rb"), as_attachment=attachment, filename=filename, content_type=content_type
+    )
+    # Files users uploaded or that were made from them: never sniffed, never run as a page.
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+def _finished_output(request, vectorization_id) -> Vectorization:
+    job = selectors.vectorization_get_for_user(user=request.user, vectorization_id=vectorization_id)
+    if not job.output_file:
+        raise Http404("This conversion has no SVG yet.")
+    return job
+
+
+@login_required
+@require_GET
+def download(request, vectorization_id):
+    job = _finished_output(request, vectorization_id)
+    return _file_response(
+        job.output_file,
+        content_type="image/svg+xml",
+        filename=job.output_filename,
+        attachment=True,
+    )
+
+
+@login_required
+@require_GET
+def preview(request, vectorization_id):
+    job = _finished_output(request, vectorization_id)
+    return _file_response(
+        job.output_file,
+        content_type="image/svg+xml",
+        filename=job.output_filename,
+        attachment=False,
+    )
+
+
+@login_required
+@require_GET
+def original(request, vectorization_id):
+    job = selectors.vectorization_get_for_user(user=request.user, vectorization_id=vectorization_id)
+    return _file_response(
+        job.input_file, content_type="image/png", filename=f"{job.pk}.png", attachment=False
+    )
+
+
+@login_required
+@require_POST
+def delete(request, vectorization_id):
+    job = selectors.vectorization_get_for_user(user=request.user, vectorization_id=vectorization_id)
+    name = job.original_filename
+    services.vectorization_delete(vectorization=job)
+    messages.success(request, f"Deleted {name} and its SVG.")
+    return redirect("home")
