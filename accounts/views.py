@@ -17,6 +17,4 @@ def signup(request):
         )
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect("home")
-    return render(
-        request, "accounts/signup.html", {"form": form}, status=400 if form.errors else 200
-    )
+    return render(request, "accounts/signup.html", {"form": form})

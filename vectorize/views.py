@@ -36,7 +36,6 @@ def home(request):
             form.add_error("image", error.message)
         else:
             return redirect("vectorize:detail", vectorization_id=job.pk)
-    status = 400 if form.errors else 200
     return render(
         request,
         "vectorize/home.html",
@@ -45,7 +44,6 @@ def home(request):
             "max_upload_mb": settings.MAX_UPLOAD_BYTES // 1_048_576,
             **_job_list_context(request),
         },
-        status=status,
     )
 
 

@@ -31,8 +31,11 @@ def test_it_refuses_a_duplicate_email(client, user):
         },
     )
 
-    assert response.status_code == 400
-    assert b"already exists" in response.content
+    assert response.status_code == 200
+    assert response.context["form"].errors["email"] == [
+        "User with this E-mail address already exists."
+    ]
+    assert User.objects.count() == 1
 
 
 def test_it_logs_in_with_email_and_password(client, user):

@@ -44,8 +44,12 @@ def test_it_shows_a_bad_file_error_and_creates_nothing(client, user):
 
     response = client.post("/", {"image": upload, "preset": "auto"})
 
-    assert response.status_code == 400
-    assert b"This file is not a supported image." in response.content
+    assert response.status_code == 200
+    assert response.context["form"].errors == {
+        "image": [
+            "This file is not a supported image. Upload a PNG, JPEG, WebP, GIF, BMP or TIFF file."
+        ]
+    }
     assert Vectorization.objects.count() == 0
 
 
