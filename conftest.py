@@ -2,13 +2,19 @@
 
 import os
 import signal
+import socket
 import subprocess
 import sys
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.policy import default as default_policy
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from aiosmtpd.controller import Controller
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parent
@@ -47,6 +53,12 @@ def media_root(settings, tmp_path) -> Path:
     """Every test stores files in its own folder."""
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Real hashing costs ~0.1 s per password by design; tests log in hundreds of times.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
@@ -111,3 +123,41 @@ def admin_user(django_user_model):
     return django_user_model.objects.create_superuser(
         email="admin@example.com", password="admin password 1"
     )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit counters and cached values live in the cache: each test starts from zero."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+class _Inbox:
+    """Messages an aiosmtpd server received, parsed."""
+
+    def __init__(self):
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(BytesParser(policy=default_policy).parsebytes(envelope.content))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_inbox(settings):
+    """A real SMTP server on localhost; Django sends mail to it over SMTP."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inbox = _Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    try:
+        yield inbox
+    finally:
+        controller.stop()

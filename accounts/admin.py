@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from rest_framework_api_key.admin import APIKeyModelAdmin
 
-from accounts.models import User
+from accounts.models import ApiKey, User
 
 
 @admin.register(User)
@@ -22,3 +23,11 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = [
         (None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]}),
     ]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(APIKeyModelAdmin):
+    list_display = [*APIKeyModelAdmin.list_display, "user", "last_used_at"]
+    list_select_related = ["user"]
+    search_fields = [*APIKeyModelAdmin.search_fields, "user__email"]
+    raw_id_fields = ["user"]

@@ -1,5 +1,6 @@
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
+from rest_framework_api_key.models import AbstractAPIKey
 
 
 class UserManager(BaseUserManager):
@@ -42,3 +43,15 @@ class User(AbstractUser):
 
     def __str__(self):
         return self.email
+
+
+class ApiKey(AbstractAPIKey):
+    """A user's API key. Only a public prefix and a SHA-512 hash of the key are stored
+    (djangorestframework-api-key); the key itself is shown once, when it is made."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_keys")
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = "API key"
+        verbose_name_plural = "API keys"

@@ -1,10 +1,11 @@
-from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from accounts import views
 
 urlpatterns = [
-    path("signup/", views.signup, name="signup"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("profile/", views.profile, name="profile"),
+    path("keys/", views.api_key_create, name="api_key_create"),
+    path("keys/<str:prefix>/revoke/", views.api_key_revoke, name="api_key_revoke"),
+    path("delete/", views.account_delete, name="account_delete"),
+    path("", include("allauth.urls")),
 ]

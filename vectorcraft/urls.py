@@ -1,11 +1,17 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
 from vectorize import views as vectorize_views
 
+# The admin has no login form of its own: it sends people to the allauth login, which is
+# rate-limited, so it is no unthrottled side door.
+admin.site.login = secure_admin_login(admin.site.login)
+
 urlpatterns = [
     path("", vectorize_views.home, name="home"),
     path("v/", include("vectorize.urls")),
     path("accounts/", include("accounts.urls")),
+    path("api/v1/", include("vectorcraft.api_urls")),
     path("admin/", admin.site.urls),
 ]

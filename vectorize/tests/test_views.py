@@ -120,7 +120,7 @@ def test_it_sends_visitors_to_log_in(client, user, bench_dir, name):
     response = client.get(reverse(f"vectorize:{name}", args=[job.pk]))
 
     assert response.status_code == 302
-    assert response["Location"].startswith(reverse("login"))
+    assert response["Location"].startswith(reverse("account_login"))
 
 
 def test_it_deletes_a_job_of_the_owner(client, user, bench_dir):

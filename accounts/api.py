@@ -1,0 +1,25 @@
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import selectors
+
+
+class AccountApi(APIView):
+    """The signed-in account: e-mail, credit balance and this month's usage."""
+
+    class OutputSerializer(serializers.Serializer):
+        class UsageSerializer(serializers.Serializer):
+            since = serializers.DateTimeField()
+            jobs = serializers.IntegerField()
+            succeeded = serializers.IntegerField()
+            failed = serializers.IntegerField()
+            output_bytes = serializers.IntegerField()
+
+        email = serializers.EmailField()
+        credits = serializers.IntegerField()
+        usage = UsageSerializer()
+
+    def get(self, request):
+        summary = selectors.account_summary_for_user(user=request.user)
+        return Response(self.OutputSerializer(summary).data)

@@ -1,0 +1,33 @@
+"""API key authentication for Django REST framework.
+
+Keys come in `Authorization: Api-Key <key>` or `X-API-Key: <key>`. Lookup and the constant-time
+hash comparison are djangorestframework-api-key's; a key is never logged.
+"""
+
+from rest_framework import authentication, exceptions
+from rest_framework_api_key.permissions import KeyParser
+
+from accounts import services
+from accounts.models import ApiKey
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    keyword = "Api-Key"
+    key_parser = KeyParser()
+
+    def authenticate(self, request):
+        key = self.key_parser.get_from_authorization(request) or request.META.get("HTTP_X_API_KEY")
+        if not key:
+            return None
+        try:
+            api_key = ApiKey.objects.get_from_key(key.strip())
+        except ApiKey.DoesNotExist:
+            raise exceptions.AuthenticationFailed("Invalid or revoked API key.") from None
+        if api_key.has_expired or not api_key.user.is_active:
+            raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
+        services.api_key_mark_used(api_key=api_key)
+        return api_key.user, api_key
+
+    def authenticate_header(self, request):
+        # Makes DRF answer 401 (not 403) to a request with no credentials.
+        return self.keyword

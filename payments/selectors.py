@@ -1,0 +1,3 @@
+def balance_for_user(*, user) -> int:
+    """The user's credit balance. There is no credit ledger yet, so every balance is 0."""
+    return 0

@@ -1,0 +1,45 @@
+"""The API's one error envelope: {"error": {"code", "message", "details"}}, from one handler."""
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from vectorcraft.errors import ApplicationError
+
+
+def error_response(code: str, message: str, details: dict | None = None, *, status_code: int):
+    return Response(
+        {"error": {"code": code, "message": message, "details": details or {}}},
+        status=status_code,
+    )
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, ApplicationError):
+        return error_response(
+            exc.code, exc.message, exc.extra, status_code=status.HTTP_400_BAD_REQUEST
+        )
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # an unexpected error: Django's 500 handling and logging take over
+    if isinstance(exc, exceptions.ValidationError):
+        details = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        envelope = error_response(
+            "invalid", "The request has invalid fields.", details, status_code=response.status_code
+        )
+    else:
+        code = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
+        message = str(exc.detail) if isinstance(exc, exceptions.APIException) else str(exc)
+        envelope = error_response(
+            code if isinstance(code, str) else "error", message, status_code=response.status_code
+        )
+    for header in ("WWW-Authenticate", "Retry-After", "Allow"):
+        if header in response:
+            envelope[header] = response[header]
+    return envelope
