@@ -199,3 +199,35 @@ def test_it_closes_sign_up_when_configured(client, settings):
     response = client.get("/accounts/signup/")
 
     assert b"Sign Up Closed" in response.content
+
+
+def test_it_changes_the_email_address_after_the_new_one_is_confirmed(client, smtp_inbox):
+    user = _verified_user()
+    client.force_login(user)
+
+    client.post("/accounts/email/", {"email": "ada.new@example.com", "action_add": ""})
+
+    [message] = smtp_inbox.messages
+    assert message["To"] == "ada.new@example.com"
+    assert User.objects.get(pk=user.pk).email == "ada@example.com"  # not before confirmation
+    client.post(_link(message, "confirm-email"))
+    assert User.objects.get(pk=user.pk).email == "ada.new@example.com"
+    assert list(EmailAddress.objects.filter(user=user).values_list("email", flat=True)) == [
+        "ada.new@example.com"
+    ]
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/accounts/email/", "/accounts/password/change/", "/accounts/login/", "/accounts/signup/"],
+)
+def test_it_renders_account_pages_in_the_site_layout(client, url):
+    client.force_login(_verified_user())
+    if url in ("/accounts/login/", "/accounts/signup/"):
+        client.logout()
+
+    response = client.get(url)
+
+    assert response.status_code == 200
+    assert b'class="site-header"' in response.content
+    assert b'class="card narrow account-card"' in response.content
