@@ -23,32 +23,6 @@ class VectorizationAdmin(admin.ModelAdmin):
     list_select_related = ["owner"]
     date_hierarchy = "created_at"
     ordering = ["-created_at"]
-    readonly_fields = [
-        "id",
-        "owner",
-        "original_filename",
-        "source_format",
-        "input_file",
-        "input_bytes",
-        "width",
-        "height",
-        "has_alpha",
-        "preset",
-        "options",
-        "used_preset",
-        "parameters",
-        "status",
-        "attempts",
-        "error_code",
-        "error_message",
-        "created_at",
-        "started_at",
-        "finished_at",
-        "engine_ms",
-        "output_file",
-        "output_bytes",
-        "metrics",
-    ]
     fieldsets = [
         (None, {"fields": ["id", "owner", "status", "error_code", "error_message"]}),
         (
@@ -82,6 +56,10 @@ class VectorizationAdmin(admin.ModelAdmin):
             },
         ),
     ]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Jobs change only through the services: every field is read-only here.
+        return [field.name for field in Vectorization._meta.fields]
 
     @admin.display(description="size")
     def dimensions(self, job):

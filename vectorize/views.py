@@ -91,35 +91,29 @@ def _file_response(file, *, content_type: str, filename: str, attachment: bool) 
     return response
 
 
-def _finished_output(request, vectorization_id) -> Vectorization:
+def _svg_response(request, vectorization_id, *, attachment: bool) -> FileResponse:
     job = selectors.vectorization_get_for_user(user=request.user, vectorization_id=vectorization_id)
     if not job.output_file:
         raise Http404("This conversion has no SVG yet.")
-    return job
+    return _file_response(
+        job.output_file,
+        content_type="image/svg+xml",
+        filename=job.output_filename,
+        attachment=attachment,
+    )
 
 
 @login_required
 @require_GET
 def download(request, vectorization_id):
-    job = _finished_output(request, vectorization_id)
-    return _file_response(
-        job.output_file,
-        content_type="image/svg+xml",
-        filename=job.output_filename,
-        attachment=True,
-    )
+    return _svg_response(request, vectorization_id, attachment=True)
 
 
 @login_required
 @require_GET
 def preview(request, vectorization_id):
-    job = _finished_output(request, vectorization_id)
-    return _file_response(
-        job.output_file,
-        content_type="image/svg+xml",
-        filename=job.output_filename,
-        attachment=False,
-    )
+    """The SVG inline, for the result page's <img>."""
+    return _svg_response(request, vectorization_id, attachment=False)
 
 
 @login_required
