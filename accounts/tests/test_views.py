@@ -231,3 +231,17 @@ def test_it_renders_account_pages_in_the_site_layout(client, url):
     assert response.status_code == 200
     assert b'class="site-header"' in response.content
     assert b'class="card narrow account-card"' in response.content
+
+
+def test_it_mails_both_parts_when_someone_signs_up_with_a_taken_address(client, smtp_inbox):
+    _verified_user()
+
+    client.post(
+        "/accounts/signup/",
+        {"email": "ada@example.com", "password1": PASSWORD, "password2": PASSWORD},
+    )
+
+    [message] = smtp_inbox.messages
+    assert message["To"] == "ada@example.com"
+    assert "/accounts/password/reset/" in message.get_body(("plain",)).get_content()
+    assert "Reset my password" in message.get_body(("html",)).get_content()
