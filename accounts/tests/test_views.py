@@ -2,6 +2,7 @@ import re
 
 import pytest
 from allauth.account.models import EmailAddress
+from django.core.management import call_command
 
 from accounts.models import User
 
@@ -245,3 +246,17 @@ def test_it_mails_both_parts_when_someone_signs_up_with_a_taken_address(client, 
     assert message["To"] == "ada@example.com"
     assert "/accounts/password/reset/" in message.get_body(("plain",)).get_content()
     assert "Reset my password" in message.get_body(("html",)).get_content()
+
+
+def test_it_lets_a_superuser_from_createsuperuser_log_in_at_once(client, monkeypatch):
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "staff password 9")
+    call_command("createsuperuser", "--noinput", "--email", "Boss@Example.com")
+
+    response = client.post(
+        "/accounts/login/?next=/admin/",
+        {"login": "boss@example.com", "password": "staff password 9"},
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/"
+    assert client.get("/admin/").status_code == 200
