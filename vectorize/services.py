@@ -97,6 +97,7 @@ def vectorization_create(
 
 
 def _enqueue(vectorization_id) -> None:
+    # Imported here: tasks.py imports this module to call the services.
     from vectorize.tasks import vectorization_enqueue
 
     vectorization_enqueue(vectorization_id)
