@@ -42,39 +42,108 @@ def _short_color(color: str) -> str:
     return "#" + hex_digits
 
 
-def rewrite_path_data(data: str, dx: float, dy: float, precision: int) -> tuple[str, int]:
-    """Move absolute coordinates by (dx, dy), round them and write them compactly.
+_ARITY = {"M": 2, "L": 2, "C": 6, "Z": 0}
 
-    vtracer writes only absolute M, L, C and Z commands, each followed by x y pairs; a relative
-    command (lower case) is left unshifted. Returns the new data and its number of points.
+
+def _parse_absolute(data: str, dx: float, dy: float, precision: int) -> list[tuple[str, list]]:
+    """vtracer's path data as (command, rounded absolute numbers) pairs, moved by (dx, dy).
+
+    vtracer writes absolute M, L, C and Z commands only; implicit repeats are split out.
     """
-    out: list[str] = []
-    command = ""
-    index = 0  # position in the current command's arguments: even = x, odd = y
-    points = 0
-    previous_is_number = False
+    commands: list[tuple[str, list]] = []
+    command, numbers = "", []
     for token in _PATH_TOKEN.findall(data):
         if token.isalpha():
-            command, index = token, 0
-            out.append(token)
-            previous_is_number = False
+            command = token.upper()
+            if command not in _ARITY:
+                raise ValueError(f"unexpected path command {token!r} from the tracer")
+            if command == "Z":
+                commands.append(("Z", []))
             continue
-        value = float(token)
-        if command.isupper():
-            value += dx if index % 2 == 0 else dy
-        text = format_number(value, precision)
-        if index % 2 == 1:
-            points += 1
-        index += 1
-        # A separator is needed only where the next number could be read as part of the last:
-        # "-" starts a new number, and so does "." after a number that already has one.
-        if previous_is_number and not (
-            text.startswith("-") or (text.startswith(".") and "." in out[-1])
-        ):
-            out.append(" ")
-        out.append(text)
-        previous_is_number = True
-    return "".join(out), points
+        numbers.append(round(float(token) + (dx if len(numbers) % 2 == 0 else dy), precision))
+        if len(numbers) == _ARITY[command]:
+            commands.append((command, numbers))
+            numbers = []
+            if command == "M":
+                command = "L"  # pairs after a moveto are linetos
+    return commands
+
+
+class _PathWriter:
+    """Writes commands with the fewest characters: relative or absolute, h/v for axis-aligned
+    lines, command letters only where they change, separators only where needed."""
+
+    def __init__(self, precision: int):
+        self.precision = precision
+        self.parts: list[str] = []
+        self.last_command = ""
+        self.last_number = ""
+
+    def emit(self, command: str, numbers: list[float]) -> None:
+        texts = [format_number(value, self.precision) for value in numbers]
+        # After a moveto, further pairs are linetos: "M1 2L3 4" can be "M1 2 3 4".
+        implicit = {"M": "L", "m": "l"}.get(self.last_command, self.last_command)
+        if command != implicit or command in "Zz":
+            self.parts.append(command)
+            self.last_number = ""
+        for text in texts:
+            if self.last_number and not (
+                text.startswith("-") or (text.startswith(".") and "." in self.last_number)
+            ):
+                self.parts.append(" ")
+            self.parts.append(text)
+            self.last_number = text
+        self.last_command = command
+
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
+def _shorter(*candidates: tuple[str, list[float]], precision: int) -> tuple[str, list[float]]:
+    def length(candidate):
+        return sum(len(format_number(value, precision)) + 1 for value in candidate[1])
+
+    return min(candidates, key=length)
+
+
+def rewrite_path_data(data: str, dx: float, dy: float, precision: int) -> tuple[str, int]:
+    """Move vtracer's path data by (dx, dy), round it to `precision` decimals and write it in
+    as few characters as the SVG path grammar allows. Returns the data and its number of points.
+    """
+    writer = _PathWriter(precision)
+    x = y = start_x = start_y = 0.0
+    points = 0
+    for command, numbers in _parse_absolute(data, dx, dy, precision):
+        if command == "Z":
+            writer.emit("z", [])
+            x, y = start_x, start_y
+            continue
+        end_x, end_y = numbers[-2], numbers[-1]
+        points += len(numbers) // 2
+        if command == "M":
+            relative = [round(end_x - x, precision), round(end_y - y, precision)]
+            writer.emit(*_shorter(("M", numbers), ("m", relative), precision=precision))
+            start_x, start_y = end_x, end_y
+        elif command == "L":
+            if (end_x, end_y) == (x, y):
+                points -= 1  # a segment that rounding made empty
+                continue
+            rel_x, rel_y = round(end_x - x, precision), round(end_y - y, precision)
+            if rel_y == 0:
+                choice = _shorter(("H", [end_x]), ("h", [rel_x]), precision=precision)
+            elif rel_x == 0:
+                choice = _shorter(("V", [end_y]), ("v", [rel_y]), precision=precision)
+            else:
+                choice = _shorter(("L", numbers), ("l", [rel_x, rel_y]), precision=precision)
+            writer.emit(*choice)
+        else:  # C
+            relative = [
+                round(value - (x if index % 2 == 0 else y), precision)
+                for index, value in enumerate(numbers)
+            ]
+            writer.emit(*_shorter(("C", numbers), ("c", relative), precision=precision))
+        x, y = end_x, end_y
+    return writer.text(), points
 
 
 def clean_svg(raw: str, width: int, height: int, precision: int) -> CleanSvg:

@@ -81,7 +81,7 @@ def test_it_records_metrics(bench_dir):
 def test_it_moves_translated_paths_and_writes_numbers_compactly():
     data, points = rewrite_path_data("M0 0 L10.26 -0.04 C1 2 3 4 5 6 Z", 2, 3, 1)
 
-    assert data == "M2 3L12.3 3C3 5 5 7 7 9Z"
+    assert data == "M2 3H12.3C3 5 5 7 7 9z"
     assert points == 5
 
 
