@@ -75,14 +75,16 @@ VTRACER_DEFAULTS = {
     "path_precision": 8,
 }
 
-# Each preset is complete, so a job records exactly what it was traced with.
+# Each preset is complete, so a job records exactly what it was traced with. Polygon mode with
+# the compact path writer gives higher fidelity at a fraction of spline mode's bytes on the
+# corpus (docs/BENCHMARKS.md); spline stays for the poster look.
 PRESETS: dict[str, dict] = {
     "photo": {
         **VTRACER_DEFAULTS,
-        "filter_speckle": 10,
-        "color_precision": 6,
-        "layer_difference": 32,
-        "corner_threshold": 180,
+        "mode": "polygon",
+        "filter_speckle": 4,
+        "color_precision": 7,
+        "layer_difference": 16,
         "path_precision": 1,
     },
     "poster": {
@@ -105,7 +107,7 @@ PRESETS: dict[str, dict] = {
         "mode": "polygon",
         "filter_speckle": 4,
         "color_precision": 6,
-        "layer_difference": 24,
+        "layer_difference": 16,
         "path_precision": 1,
     },
     "lineart": {

@@ -146,8 +146,11 @@ def rewrite_path_data(data: str, dx: float, dy: float, precision: int) -> tuple[
     return writer.text(), points
 
 
-def clean_svg(raw: str, width: int, height: int, precision: int) -> CleanSvg:
-    """Turn vtracer's output into a compact SVG with a viewBox and no transforms."""
+def clean_svg(raw: str, width: int, height: int, precision: int, recolor=None) -> CleanSvg:
+    """Turn vtracer's output into a compact SVG with a viewBox and no transforms.
+
+    `recolor`, if given, maps each fill (as "#rrggbb") to the one to write.
+    """
     paths = []
     colors: dict[str, None] = {}
     nodes = 0
@@ -161,7 +164,10 @@ def clean_svg(raw: str, width: int, height: int, precision: int) -> CleanSvg:
         if points == 0:
             continue
         nodes += points
-        fill = _short_color(attributes.get("fill", "#000"))
+        fill = attributes.get("fill", "#000000")
+        if recolor:
+            fill = recolor(fill)
+        fill = _short_color(fill)
         colors[fill] = None
         paths.append(f'<path d="{data}" fill="{fill}"/>')
     body = "\n".join(paths)

@@ -9,10 +9,13 @@ import vtracer
 from PIL import Image
 
 from vectorize.engine.errors import ImageRejected, TraceFailed
+from vectorize.engine.palette import dominant_colors, snapper
 from vectorize.engine.parameters import AUTO, resolve_parameters, validate_parameters
 from vectorize.engine.svg import clean_svg
 
 _ANALYSIS_SIZE = 256
+# Fills within this many levels (per channel) of one of the image's own colours take that colour.
+SNAP_TOLERANCE = 12
 
 
 @dataclass(frozen=True)
@@ -38,10 +41,8 @@ def choose_preset(image: Image.Image) -> str:
     dominant_share = sum(count for count, _ in colors if count / total >= 0.005) / total
     if len(colors) <= 2 or (len(dominant) <= 2 and _is_grayscale(dominant)):
         return "lineart"
-    if dominant_share >= 0.9 and len(dominant) <= 16:
+    if dominant_share >= 0.6 and len(dominant) <= 24:
         return "logo" if len(dominant) <= 6 else "clipart"
-    if dominant_share >= 0.6:
-        return "poster"
     return "photo"
 
 
@@ -99,7 +100,9 @@ def trace(png: bytes, *, preset: str = AUTO, overrides: Mapping | None = None) -
     if parameters["colormode"] == "binary":
         png = _png_bytes(_binarize(image))
     raw = run_vtracer(png, parameters)
-    clean = clean_svg(raw, image.width, image.height, parameters["path_precision"])
+    palette = dominant_colors(image)
+    recolor = snapper(palette, tolerance=SNAP_TOLERANCE) if palette else None
+    clean = clean_svg(raw, image.width, image.height, parameters["path_precision"], recolor)
     elapsed_ms = round((time.perf_counter() - started) * 1000)
     metrics = {
         "engine_ms": elapsed_ms,
