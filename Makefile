@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format migrate superuser worker web clean-venv help
+.PHONY: run test lint format migrate superuser worker web bench clean-venv help
 
 help:
 	@echo "make run        install, migrate and start the web server and a Q cluster"
@@ -13,6 +13,7 @@ help:
 	@echo "make lint       ruff check + format check only"
 	@echo "make format     apply ruff's fixes and formatting"
 	@echo "make superuser  create a staff account (Django's createsuperuser)"
+	@echo "make bench      engine benchmark on ../shared/bench; writes docs/BENCHMARKS.md"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +55,9 @@ format: $(VENV)/.dev-installed
 
 test: lint
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.runtime-installed
+	$(BIN)/python manage.py bench_engine
 
 clean-venv:
 	rm -rf $(VENV)

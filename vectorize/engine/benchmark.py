@@ -6,8 +6,11 @@ Plain Python: `python -m vectorize.engine.benchmark ../shared/bench/public`, or
 
 import io
 import json
+import resource
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -16,7 +19,7 @@ from pathlib import Path
 import vtracer
 from PIL import Image
 
-from vectorize.engine.fidelity import ssim
+from vectorize.engine.fidelity import render_png, ssim
 from vectorize.engine.images import normalize_image
 from vectorize.engine.tracing import trace
 
@@ -132,9 +135,66 @@ def markdown_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+SCALING_IMAGES = ("emoji_1F309.orig.svg", "logo_ruby.orig.svg")
+SCALING_SIDES = (1024, 4096)  # 1 and 16 megapixels
+
+
+def job_cost(png_path: Path) -> dict:
+    """Time and peak memory of one job (normalise + trace auto) in this process."""
+    started = time.perf_counter()
+    image = normalize_image(png_path.read_bytes(), max_pixels=40_000_000)
+    result = trace(image.png, preset="auto")
+    seconds = time.perf_counter() - started
+    return {
+        "seconds": seconds,
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "megapixels": image.pixels / 1_000_000,
+        "preset": result.preset,
+    }
+
+
+def scaling(corpus: Path) -> list[dict]:
+    """Each original SVG rendered at 1 and 16 megapixels, each job run in a fresh process so its
+    peak memory is its own."""
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        for name in SCALING_IMAGES:
+            svg = (corpus / name).read_text()
+            for side in SCALING_SIDES:
+                png_path = Path(folder) / f"{side}.png"
+                png_path.write_bytes(render_png(svg, side, side, background="white"))
+                output = subprocess.run(  # noqa: S603 (our own module, fixed arguments)
+                    [sys.executable, "-m", "vectorize.engine.benchmark", "--job", str(png_path)],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                ).stdout
+                rows.append({"image": name, "side": side, **json.loads(output)})
+    return rows
+
+
+def scaling_table(rows: list[dict]) -> str:
+    lines = [
+        "| image | size | megapixels | seconds | ms per megapixel | peak memory MB |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['image']} | {row['side']}x{row['side']} | {row['megapixels']:.1f} "
+            f"| {row['seconds']:.2f} | {row['seconds'] * 1000 / row['megapixels']:.0f} "
+            f"| {row['peak_mb']:.0f} |"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str]) -> None:
+    if len(argv) == 3 and argv[1] == "--job":
+        print(json.dumps(job_cost(Path(argv[2]))))
+        return
     corpus = Path(argv[1] if len(argv) > 1 else "../shared/bench/public")
     print(markdown_table(summarize(measure(corpus))))
+    print()
+    print(scaling_table(scaling(corpus)))
 
 
 if __name__ == "__main__":
