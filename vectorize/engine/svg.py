@@ -79,8 +79,7 @@ class _PathWriter:
         self.last_command = ""
         self.last_number = ""
 
-    def emit(self, command: str, numbers: list[float]) -> None:
-        texts = [format_number(value, self.precision) for value in numbers]
+    def emit(self, command: str, texts: list[str]) -> None:
         # After a moveto, further pairs are linetos: "M1 2L3 4" can be "M1 2 3 4".
         implicit = {"M": "L", "m": "l"}.get(self.last_command, self.last_command)
         if command != implicit or command in "Zz":
@@ -99,11 +98,15 @@ class _PathWriter:
         return "".join(self.parts)
 
 
-def _shorter(*candidates: tuple[str, list[float]], precision: int) -> tuple[str, list[float]]:
-    def length(candidate):
-        return sum(len(format_number(value, precision)) + 1 for value in candidate[1])
-
-    return min(candidates, key=length)
+def _shorter(*candidates: tuple[str, list[float]], precision: int) -> tuple[str, list[str]]:
+    """The candidate (command, numbers) whose numbers take the fewest characters, as text."""
+    best = None
+    for command, numbers in candidates:
+        texts = [format_number(value, precision) for value in numbers]
+        length = sum(map(len, texts))
+        if best is None or length < best[0]:
+            best = (length, command, texts)
+    return best[1], best[2]
 
 
 def rewrite_path_data(data: str, dx: float, dy: float, precision: int) -> tuple[str, int]:

@@ -29,7 +29,8 @@ class TraceResult:
 def choose_preset(image: Image.Image) -> str:
     """Pick a preset for `auto` from a small copy of the image: its colours and shading."""
     sample = image.copy()
-    sample.thumbnail((_ANALYSIS_SIZE, _ANALYSIS_SIZE))
+    # Nearest-neighbour: a smoothing filter would invent blended colours that are not there.
+    sample.thumbnail((_ANALYSIS_SIZE, _ANALYSIS_SIZE), resample=Image.Resampling.NEAREST)
     if sample.mode == "RGBA":
         sample = Image.alpha_composite(Image.new("RGBA", sample.size, "white"), sample)
     colors = sample.convert("RGB").getcolors(maxcolors=4096)
@@ -39,15 +40,9 @@ def choose_preset(image: Image.Image) -> str:
     # Colours that cover at least 0.5% of the image: flat art has few, photos have many.
     dominant = [color for count, color in colors if count / total >= 0.005]
     dominant_share = sum(count for count, _ in colors if count / total >= 0.005) / total
-    if len(colors) <= 2 or (len(dominant) <= 2 and _is_grayscale(dominant)):
-        return "lineart"
     if dominant_share >= 0.6 and len(dominant) <= 24:
         return "logo" if len(dominant) <= 6 else "clipart"
     return "photo"
-
-
-def _is_grayscale(colors: list[tuple[int, int, int]]) -> bool:
-    return all(max(color) - min(color) < 16 for color in colors)
 
 
 def _binarize(image: Image.Image) -> Image.Image:
