@@ -9,6 +9,8 @@ from django_q.exceptions import TimeoutException
 
 from vectorcraft.errors import ApplicationError
 from vectorize import engine
+from vectorize.engine import exports
+from vectorize.engine.fidelity import fidelity_report
 from vectorize.errors import VectorizeErrorCode
 from vectorize.models import Vectorization, output_upload_to
 
@@ -136,6 +138,7 @@ def vectorization_run(*, vectorization_id) -> Vectorization | None:
         with job.input_file.open("rb") as stored:
             png = stored.read()
         result = engine.trace(png, preset=job.preset, overrides=job.options)
+        result.metrics.update(fidelity_report(result.svg, png))
     except engine.EngineError as error:
         return _finish_failed(job, code=VectorizeErrorCode.TRACE_FAILED, message=error.message)
     except TimeoutException:
@@ -198,6 +201,13 @@ def _mark_failed(job: Vectorization, *, code: str, message: str) -> None:
     job.error_message = message
     job.finished_at = timezone.now()
     job.save(update_fields=["status", "error_code", "error_message", "finished_at"])
+
+
+def vectorization_export(*, vectorization: Vectorization, fmt: str) -> bytes:
+    """The job's stored SVG converted to `fmt` (pdf, eps, png): no re-tracing."""
+    with vectorization.output_file.open("rb") as stored:
+        svg = stored.read().decode()
+    return exports.export(svg, fmt, width=vectorization.width, height=vectorization.height)
 
 
 def vectorization_delete(*, vectorization: Vectorization) -> None:

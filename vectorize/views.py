@@ -1,14 +1,18 @@
+from pathlib import PurePath
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from vectorcraft.errors import ApplicationError
 from vectorize import selectors, services
+from vectorize.engine import exports
 from vectorize.forms import UploadForm
 from vectorize.models import Vectorization
 
@@ -84,6 +88,10 @@ def _file_response(file, *, content_type: str, filename: str, attachment: bool) 
     response = FileResponse(
         file.open("rb"), as_attachment=attachment, filename=filename, content_type=content_type
     )
+    return _protect(response)
+
+
+def _protect(response):
     # Files users uploaded or that were made from them: never sniffed, never run as a page.
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "sandbox"
@@ -91,29 +99,51 @@ def _file_response(file, *, content_type: str, filename: str, attachment: bool) 
     return response
 
 
-def _svg_response(request, vectorization_id, *, attachment: bool) -> FileResponse:
+def _finished_job(request, vectorization_id) -> Vectorization:
     job = selectors.vectorization_get_for_user(user=request.user, vectorization_id=vectorization_id)
     if not job.output_file:
         raise Http404("This conversion has no SVG yet.")
-    return _file_response(
-        job.output_file,
-        content_type="image/svg+xml",
-        filename=job.output_filename,
-        attachment=attachment,
-    )
+    return job
 
 
 @login_required
 @require_GET
 def download(request, vectorization_id):
-    return _svg_response(request, vectorization_id, attachment=True)
+    """The result as an attachment: SVG, or PDF, EPS or PNG made from the stored SVG."""
+    job = _finished_job(request, vectorization_id)
+    fmt = request.GET.get("format", "svg").lower()
+    if fmt not in exports.FORMATS:
+        return HttpResponseBadRequest(
+            f"Unknown format. Choose one of: {', '.join(exports.FORMATS)}.",
+            content_type="text/plain",
+        )
+    if fmt == "svg":
+        return _file_response(
+            job.output_file,
+            content_type="image/svg+xml",
+            filename=job.output_filename,
+            attachment=True,
+        )
+    content_type, extension = exports.FORMATS[fmt]
+    data = services.vectorization_export(vectorization=job, fmt=fmt)
+    response = HttpResponse(data, content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(
+        True, f"{PurePath(job.output_filename).stem}.{extension}"
+    )
+    return _protect(response)
 
 
 @login_required
 @require_GET
 def preview(request, vectorization_id):
     """The SVG inline, for the result page's <img>."""
-    return _svg_response(request, vectorization_id, attachment=False)
+    job = _finished_job(request, vectorization_id)
+    return _file_response(
+        job.output_file,
+        content_type="image/svg+xml",
+        filename=job.output_filename,
+        attachment=False,
+    )
 
 
 @login_required

@@ -36,8 +36,19 @@
       preview.hidden = false;
       el("job-placeholder").hidden = true;
       el("job-download").href = job.download_url;
-      el("job-summary").textContent =
-        formatBytes(job.output_bytes) + ", " + job.metrics.path_count + " paths, " + job.engine_ms + " ms";
+      card.querySelectorAll("a[data-format]").forEach(function (link) {
+        link.href = job.download_url + "?format=" + link.dataset.format;
+      });
+      const metrics = job.metrics;
+      const report = {
+        similarity: Math.round(metrics.ssim * 100) + "% (SSIM " + metrics.ssim + ")",
+        size: formatBytes(job.output_bytes) + " of SVG",
+        shapes: metrics.path_count + " paths, " + metrics.node_count + " points, " + metrics.color_count + " colours",
+        time: job.engine_ms + " ms to trace",
+      };
+      Object.keys(report).forEach(function (name) {
+        card.querySelector('[data-metric="' + name + '"]').textContent = report[name];
+      });
       el("job-result").hidden = false;
     }
   }

@@ -1,6 +1,7 @@
 """How close an SVG is to the image it was traced from: SSIM of a resvg render against the input."""
 
 import io
+import time
 
 import numpy as np
 import resvg_py
@@ -41,3 +42,12 @@ def ssim(svg: str, image: Image.Image) -> float:
         return round(1 - float(np.abs(expected.astype(float) - actual).mean()) / 255, 4)
     score = structural_similarity(expected, actual, channel_axis=2, data_range=255)
     return round(float(score), 4)
+
+
+def fidelity_report(svg: str, png: bytes) -> dict:
+    """The job's fidelity numbers: SSIM of the SVG against the PNG it was traced from."""
+    started = time.perf_counter()
+    image = Image.open(io.BytesIO(png))
+    image.load()
+    score = ssim(svg, image)
+    return {"ssim": score, "fidelity_ms": round((time.perf_counter() - started) * 1000)}

@@ -26,6 +26,8 @@ def test_it_traces_a_queued_job_and_stores_the_svg(user, bench_dir):
     assert ET.fromstring(svg).get("viewBox") == "0 0 512 512"
     assert job.output_bytes == len(svg.encode()) == job.metrics["svg_bytes"]
     assert job.engine_ms == job.metrics["engine_ms"]
+    assert 0.9 < job.metrics["ssim"] <= 1
+    assert job.metrics["path_count"] > 0 and job.metrics["node_count"] > job.metrics["path_count"]
     assert job.output_file.name.startswith("outputs/")
 
 

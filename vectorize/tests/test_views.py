@@ -143,3 +143,42 @@ def test_it_lists_only_the_users_jobs_with_an_empty_state(client, user, other_us
 
     assert b"emoji_1F309.png" in content
     assert b"logo_ruby.png" not in content
+
+
+@pytest.mark.parametrize(
+    ("fmt", "content_type", "magic"),
+    [
+        ("pdf", "application/pdf", b"%PDF-"),
+        ("eps", "application/postscript", b"%!PS-Adobe"),
+        ("png", "image/png", b"\x89PNG"),
+        ("svg", "image/svg+xml", b"<svg"),
+    ],
+)
+def test_it_downloads_every_format_without_tracing_again(
+    client, user, bench_dir, fmt, content_type, magic
+):
+    job = queued_job(user, bench_dir)
+    vectorization_process(str(job.pk))
+    finished_at = Vectorization.objects.get(pk=job.pk).finished_at
+    client.force_login(user)
+
+    response = client.get(reverse("vectorize:download", args=[job.pk]), {"format": fmt})
+
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    assert response.status_code == 200
+    assert response["Content-Type"] == content_type
+    assert response["Content-Disposition"] == f'attachment; filename="emoji_1F309.{fmt}"'
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert body.startswith(magic)
+    assert Vectorization.objects.get(pk=job.pk).finished_at == finished_at
+
+
+def test_it_refuses_an_unknown_download_format(client, user, bench_dir):
+    job = queued_job(user, bench_dir)
+    vectorization_process(str(job.pk))
+    client.force_login(user)
+
+    response = client.get(reverse("vectorize:download", args=[job.pk]), {"format": "gif"})
+
+    assert response.status_code == 400
+    assert response.content == b"Unknown format. Choose one of: svg, pdf, eps, png."

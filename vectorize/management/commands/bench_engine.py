@@ -31,7 +31,7 @@ class Command(BaseCommand):
     def handle(self, *args, corpus, output, no_write, **options):
         corpus = Path(corpus)
         self.stderr.write(f"Tracing every image in {corpus} three ways...")
-        quality = benchmark.markdown_table(benchmark.summarize(benchmark.measure(corpus)))
+        quality = benchmark.markdown_table(benchmark.summarize(benchmark.measure(corpus, repeat=3)))
         self.stderr.write("Scaling runs at 1 and 16 megapixels...")
         scaling = benchmark.scaling_table(benchmark.scaling(corpus))
         section = "\n".join(
@@ -47,7 +47,7 @@ class Command(BaseCommand):
                 "same run: `auto` (VectorCraft's engine: analysis, preset, tracing, SVG clean-up), "
                 "vtracer 0.6 defaults, and vtracer with `mode=polygon, path_precision=1`. SSIM "
                 "compares a resvg render of each SVG with the input, both on white (RGB). Time is "
-                "the best of one run, from PNG bytes to SVG text; the fidelity report itself is "
+                "the best of three runs, from PNG bytes to SVG text; the fidelity report itself is "
                 'not included. "worst time vs defaults" is the largest ratio over the kind\'s '
                 "images.",
                 "",
