@@ -57,3 +57,34 @@ def snapper(palette: list[Color], *, tolerance: int | None):
         return cache[fill]
 
     return snap
+
+
+def reduced_colors(image: Image.Image) -> list[Color]:
+    """Every colour of an image made by reduce_colors (at most 256)."""
+    return [color[:3] for _, color in image.convert("RGBA").getcolors(maxcolors=1 << 16) or []]
+
+
+def _with_alpha_of(source: Image.Image, rgb: Image.Image) -> Image.Image:
+    if source.mode != "RGBA":
+        return rgb
+    result = rgb.convert("RGBA")
+    result.putalpha(source.getchannel("A"))
+    return result
+
+
+def reduce_colors(image: Image.Image, count: int) -> Image.Image:
+    """At most `count` colours (median cut, no dithering); transparency is kept."""
+    reduced = image.convert("RGB").quantize(
+        colors=count, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
+    )
+    return _with_alpha_of(image, reduced.convert("RGB"))
+
+
+def map_to_palette(image: Image.Image, palette: list[Color]) -> Image.Image:
+    """Every pixel to its nearest palette colour (no dithering); transparency is kept."""
+    palette_image = Image.new("P", (1, 1))
+    flat = [channel for color in palette for channel in color]
+    # Pillow's palette has 256 entries; repeat the first colour so none of the rest is picked.
+    palette_image.putpalette(flat + list(palette[0]) * (256 - len(palette)))
+    mapped = image.convert("RGB").quantize(palette=palette_image, dither=Image.Dither.NONE)
+    return _with_alpha_of(image, mapped.convert("RGB"))

@@ -1,9 +1,11 @@
 """Presets and vtracer parameters: names users understand, mapped to validated vtracer settings."""
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from vectorize.engine.errors import InvalidParameters
+from vectorize.engine.palette import parse_hex, to_hex
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,33 @@ PARAMETERS: dict[str, Choice | Number] = {
     "max_iterations": Number(1, 50, "Curve-fitting iterations."),
     "splice_threshold": Number(0, 180, "Minimum angle change (degrees) that splits a curve."),
     "path_precision": Number(0, 8, "Decimal places kept in path coordinates."),
+}
+
+
+@dataclass(frozen=True)
+class HexPalette:
+    help: str
+    max_colors: int = 64
+
+    def clean(self, value: object) -> list[str]:
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list | tuple) or not 1 <= len(items) <= self.max_colors:
+            raise ValueError(f"must be a list of 1 to {self.max_colors} hex colours")
+        colors = []
+        for item in items:
+            text = str(item).strip().lower()
+            if not _HEX_COLOR.fullmatch(text):
+                raise ValueError(f"{item!r} is not a hex colour like #1a2b3c")
+            colors.append(to_hex(parse_hex(text)))
+        return colors
+
+
+_HEX_COLOR = re.compile(r"#?(?:[0-9a-f]{3}|[0-9a-f]{6})")
+
+# Options of VectorCraft's own, applied around vtracer.
+COLOR_OPTIONS: dict[str, Number | HexPalette] = {
+    "max_colors": Number(2, 256, "Reduce the image to at most this many colours first."),
+    "palette": HexPalette("Map every shape to the nearest of these colours (brand colours)."),
 }
 
 VTRACER_DEFAULTS = {
@@ -148,7 +177,7 @@ def validate_parameters(preset: str, overrides: Mapping[str, object] | None = No
         problems["preset"] = f"must be one of: {', '.join(PRESET_NAMES)}"
     cleaned = {}
     for name, value in (overrides or {}).items():
-        spec = PARAMETERS.get(name)
+        spec = PARAMETERS.get(name) or COLOR_OPTIONS.get(name)
         if spec is None:
             problems[name] = "is not a vectorization parameter"
             continue
@@ -167,4 +196,5 @@ def resolve_parameters(preset: str, overrides: Mapping[str, object] | None = Non
     cleaned = validate_parameters(preset, overrides)
     if preset == AUTO:
         raise InvalidParameters("'auto' is resolved from the image; use choose_preset first.")
-    return {**PRESETS[preset], **cleaned}
+    vtracer_overrides = {name: value for name, value in cleaned.items() if name in PARAMETERS}
+    return {**PRESETS[preset], **vtracer_overrides}

@@ -9,7 +9,14 @@ import vtracer
 from PIL import Image
 
 from vectorize.engine.errors import ImageRejected, TraceFailed
-from vectorize.engine.palette import dominant_colors, snapper
+from vectorize.engine.palette import (
+    dominant_colors,
+    map_to_palette,
+    parse_hex,
+    reduce_colors,
+    reduced_colors,
+    snapper,
+)
 from vectorize.engine.parameters import AUTO, resolve_parameters, validate_parameters
 from vectorize.engine.svg import clean_svg
 
@@ -84,19 +91,33 @@ def run_vtracer(png: bytes, parameters: Mapping) -> str:
 def trace(png: bytes, *, preset: str = AUTO, overrides: Mapping | None = None) -> TraceResult:
     """Trace a normalised PNG (from images.normalize_image) with a preset and overrides."""
     started = time.perf_counter()
-    validate_parameters(preset, overrides)
     try:
         image = Image.open(io.BytesIO(png), formats=["PNG"])
         image.load()
     except (OSError, ValueError, SyntaxError) as error:
         raise ImageRejected("The stored image could not be read.", code="corrupt_input") from error
+    options = validate_parameters(preset, overrides)
     chosen = choose_preset(image) if preset == AUTO else preset
     parameters = resolve_parameters(chosen, overrides)
+    fixed_palette = [parse_hex(color) for color in options.get("palette", [])]
+    traced = image
+    if fixed_palette:
+        traced = map_to_palette(image, fixed_palette)
+    elif "max_colors" in options:
+        traced = reduce_colors(image, options["max_colors"])
     if parameters["colormode"] == "binary":
-        png = _png_bytes(_binarize(image))
+        traced = _binarize(traced)
+    if traced is not image:
+        png = _png_bytes(traced)
     raw = run_vtracer(png, parameters)
-    palette = dominant_colors(image)
-    recolor = snapper(palette, tolerance=SNAP_TOLERANCE) if palette else None
+    if fixed_palette:
+        recolor = snapper(fixed_palette, tolerance=None)
+    elif "max_colors" in options:
+        # vtracer averages neighbouring clusters; snap every fill back to the reduced colours.
+        recolor = snapper(reduced_colors(traced), tolerance=None)
+    else:
+        palette = dominant_colors(traced)
+        recolor = snapper(palette, tolerance=SNAP_TOLERANCE) if palette else None
     clean = clean_svg(raw, image.width, image.height, parameters["path_precision"], recolor)
     elapsed_ms = round((time.perf_counter() - started) * 1000)
     metrics = {
@@ -108,4 +129,7 @@ def trace(png: bytes, *, preset: str = AUTO, overrides: Mapping | None = None) -
         "width": image.width,
         "height": image.height,
     }
-    return TraceResult(svg=clean.text, preset=chosen, parameters=parameters, metrics=metrics)
+    extras = {name: options[name] for name in ("max_colors", "palette") if name in options}
+    return TraceResult(
+        svg=clean.text, preset=chosen, parameters={**parameters, **extras}, metrics=metrics
+    )

@@ -1,3 +1,4 @@
+import io
 import re
 import subprocess
 import sys
@@ -14,6 +15,8 @@ from vectorize.engine import (
     trace,
     validate_parameters,
 )
+from vectorize.engine.fidelity import render_png
+from vectorize.engine.parameters import VTRACER_DEFAULTS
 from vectorize.engine.svg import format_number, rewrite_path_data
 from vectorize.engine.tracing import run_vtracer
 from vectorize.tests.helpers import png_bytes, render_similarity
@@ -147,3 +150,65 @@ def test_it_imports_without_django():
         "assert not loaded, loaded\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def test_it_uses_only_the_given_palette(bench_dir):
+    image = _normalized(bench_dir, "emoji_1F309.png")
+    brand = ["#112233", "#ffcc00", "#ffffff"]
+
+    result = trace(image.png, preset="clipart", overrides={"palette": ["#123", "#FFCC00", "fff"]})
+
+    fills = set(re.findall(r'fill="([^"]+)"', result.svg))
+    expanded = {f"#{c[1] * 2}{c[2] * 2}{c[3] * 2}" if len(c) == 4 else c for c in fills}
+    assert expanded <= set(brand)
+    assert result.parameters["palette"] == brand
+
+
+def test_it_reduces_to_at_most_max_colors(bench_dir):
+    image = _normalized(bench_dir, "skimage_coffee.png")
+
+    result = trace(image.png, preset="photo", overrides={"max_colors": 4})
+
+    assert result.metrics["color_count"] <= 4
+    assert result.parameters["max_colors"] == 4
+
+
+@pytest.mark.parametrize(
+    ("overrides", "problem"),
+    [
+        ({"palette": ["#12345g"]}, "palette"),
+        ({"palette": []}, "palette"),
+        ({"max_colors": 1}, "max_colors"),
+        ({"max_colors": 257}, "max_colors"),
+    ],
+)
+def test_it_rejects_bad_color_options(overrides, problem):
+    with pytest.raises(InvalidParameters) as caught:
+        validate_parameters("auto", overrides)
+
+    assert list(caught.value.details) == [problem]
+
+
+def test_it_keeps_a_transparent_background_transparent(bench_dir):
+    image = _normalized(bench_dir, "emoji_1F309.png")
+    assert image.has_alpha
+
+    result = trace(image.png)
+
+    rendered = Image.open(io.BytesIO(render_png(result.svg, image.width, image.height)))
+    assert rendered.convert("RGBA").getpixel((2, 2))[3] == 0
+    assert rendered.convert("RGBA").getpixel((256, 256))[3] == 255
+
+
+def test_it_maps_presets_to_their_documented_settings():
+    assert PRESETS["photo"] == {
+        **VTRACER_DEFAULTS,
+        "mode": "polygon",
+        "color_precision": 7,
+        "path_precision": 1,
+    }
+    assert PRESETS["logo"]["mode"] == PRESETS["clipart"]["mode"] == "polygon"
+    assert PRESETS["lineart"]["colormode"] == "binary"
+    assert PRESETS["pixelart"]["mode"] == "none"
+    assert PRESETS["poster"]["mode"] == "spline"
+    assert set(PRESETS) == {"photo", "poster", "clipart", "logo", "lineart", "pixelart"}
