@@ -5,6 +5,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
 import vtracer
 from PIL import Image
 
@@ -53,13 +54,20 @@ def choose_preset(image: Image.Image) -> str:
 
 
 def _binarize(image: Image.Image) -> Image.Image:
-    """Gray-level threshold for black-and-white tracing (vtracer's binary mode reads only the red
-    channel). Transparent pixels count as white."""
+    """Black and white by gray level, for vtracer's binary mode (which reads only the red
+    channel). The threshold is Otsu's, so a faint pencil scan and a bold logo both split where
+    their own ink and paper separate. Transparent pixels count as paper; binary output draws
+    only the ink, so the background stays transparent."""
+    # Imported here: scikit-image is slow to load and only line art needs it.
+    from skimage.filters import threshold_otsu
+
     if image.mode == "RGBA":
         white = Image.new("RGBA", image.size, (255, 255, 255, 255))
         image = Image.alpha_composite(white, image)
     gray = image.convert("L")
-    return gray.point(lambda level: 255 if level >= 128 else 0).convert("RGB")
+    darkest, lightest = gray.getextrema()
+    threshold = 128 if darkest == lightest else threshold_otsu(np.asarray(gray))
+    return gray.point(lambda level: 255 if level > threshold else 0).convert("RGB")
 
 
 def _png_bytes(image: Image.Image) -> bytes:

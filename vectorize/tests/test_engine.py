@@ -212,3 +212,17 @@ def test_it_maps_presets_to_their_documented_settings():
     assert PRESETS["pixelart"]["mode"] == "none"
     assert PRESETS["poster"]["mode"] == "spline"
     assert set(PRESETS) == {"photo", "poster", "clipart", "logo", "lineart", "pixelart"}
+
+
+def test_it_splits_faint_line_art_at_its_own_gray_levels():
+    # Light gray pencil on off-white: a fixed threshold of 128 would see no ink at all.
+    image = Image.new("RGB", (64, 64), (235, 235, 235))
+    image.paste((170, 170, 170), (8, 28, 56, 36))
+    normalized = normalize_image(png_bytes(image), max_pixels=10_000)
+
+    result = trace(normalized.png, preset="lineart")
+
+    assert result.metrics["path_count"] >= 1
+    rendered = Image.open(io.BytesIO(render_png(result.svg, 64, 64))).convert("RGBA")
+    assert rendered.getpixel((32, 32))[3] == 255  # the stroke is drawn
+    assert rendered.getpixel((2, 2))[3] == 0  # the paper is not
