@@ -58,6 +58,9 @@ INSTALLED_APPS = [
     "allauth.account",
     "rest_framework",
     "rest_framework_api_key",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "corsheaders",
     "accounts",
     "vectorize",
     "payments",
@@ -67,6 +70,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -193,7 +197,46 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "EXCEPTION_HANDLER": "vectorcraft.api.exception_handler",
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 20,
+    # Per API key or user, counted in the shared cache (Redis in production).
+    "DEFAULT_THROTTLE_RATES": {
+        "submit": env.str("API_SUBMIT_RATE", default="60/min"),
+        "read": env.str("API_READ_RATE", default="600/min"),
+    },
 }
+SPECTACULAR_SETTINGS = {
+    "TITLE": "VectorCraft API",
+    "DESCRIPTION": (
+        "Turn raster images into clean SVG. Authenticate with `Authorization: Api-Key <key>` or "
+        '`X-API-Key: <key>`. Every error is `{"error": {"code", "message", "details"}}`.'
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+# Cross-origin API calls: off unless origins are listed (comma-separated).
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_HEADERS = [
+    "accept",
+    "authorization",
+    "content-type",
+    "idempotency-key",
+    "x-api-key",
+    "x-csrftoken",
+]
+CORS_EXPOSE_HEADERS = ["Location", "Retry-After", "Idempotent-Replayed"]
+# How long ?wait= may hold a job-creation response.
+API_MAX_WAIT_SECONDS = 30
+# A job traced in preview mode is scaled down to at most this many pixels.
+PREVIEW_MAX_PIXELS = env.int("PREVIEW_MAX_PIXELS", default=250_000)
+IDEMPOTENCY_KEY_TTL_HOURS = 24
+MAX_BATCH_FILES = env.int("MAX_BATCH_FILES", default=20)
 
 # --- Internationalisation --------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

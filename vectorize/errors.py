@@ -9,3 +9,4 @@ class VectorizeErrorCode(StrEnum):
     TIMED_OUT = "timed_out"
     GAVE_UP = "gave_up"
     INTERNAL = "internal_error"
+    BATCH_TOO_LARGE = "batch_too_large"

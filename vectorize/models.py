@@ -21,12 +21,33 @@ def output_upload_to(instance, filename):
     return f"outputs/{instance.created_at:%Y/%m}/{instance.pk.hex}.svg"
 
 
+class Batch(models.Model):
+    """Several uploads sent in one API request."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="batches"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "batches"
+
+    def __str__(self):
+        return f"batch {self.pk}"
+
+
 class Vectorization(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
+
+    class Mode(models.TextChoices):
+        PRODUCTION = "production", "Production"
+        PREVIEW = "preview", "Preview (scaled down, free)"
 
     FINISHED = (Status.SUCCEEDED, Status.FAILED)
 
@@ -35,6 +56,13 @@ class Vectorization(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="vectorizations"
     )
+    batch = models.ForeignKey(
+        Batch, null=True, blank=True, on_delete=models.SET_NULL, related_name="vectorizations"
+    )
+    rerun_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns"
+    )
+    mode = models.CharField(max_length=16, choices=Mode.choices, default=Mode.PRODUCTION)
     original_filename = models.CharField(max_length=255)
     source_format = models.CharField(max_length=16, help_text="The uploaded file's format.")
     input_file = models.FileField(upload_to=input_upload_to, max_length=255)
@@ -97,3 +125,30 @@ class Vectorization(models.Model):
         if not self.finished_at:
             return None
         return round((self.finished_at - self.created_at).total_seconds() * 1000)
+
+
+class IdempotentRequest(models.Model):
+    """The first response to a POST sent with an Idempotency-Key, replayed for 24 hours."""
+
+    class State(models.TextChoices):
+        IN_PROGRESS = "in_progress", "In progress"
+        DONE = "done", "Done"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the request's content.")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.IN_PROGRESS)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    body = models.JSONField(null=True, blank=True)
+    location = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "key"], name="unique_idempotency_key_per_owner"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.key} ({self.state})"

@@ -1,4 +1,5 @@
 import logging
+from dataclasses import dataclass
 from pathlib import PurePath
 
 from django.conf import settings
@@ -12,7 +13,7 @@ from vectorize import engine
 from vectorize.engine import exports
 from vectorize.engine.fidelity import fidelity_report
 from vectorize.errors import VectorizeErrorCode
-from vectorize.models import Vectorization, output_upload_to
+from vectorize.models import Batch, Vectorization, output_upload_to
 
 logger = logging.getLogger(__name__)
 Status = Vectorization.Status
@@ -47,43 +48,66 @@ def _clean_filename(name: str | None) -> str:
     return base[-200:] or "image"
 
 
-def vectorization_create(
-    *,
-    owner,
-    upload,
-    preset: str = engine.AUTO,
-    options: dict | None = None,
-    enqueue: bool = True,
-) -> Vectorization:
-    """Validate an upload and its settings, store a clean PNG of it and queue the job.
+@dataclass(frozen=True)
+class CheckedUpload:
+    """An upload that passed every check, ready to be stored."""
 
-    Everything is checked before anything is stored: a refused upload leaves no row and no file.
-    """
-    data = _read_upload(upload)
+    filename: str
+    input_bytes: int
+    image: engine.NormalizedImage
+    preset: str
+    options: dict
+
+
+def _check_settings(preset: str, options: dict | None) -> dict:
     try:
-        cleaned_options = engine.validate_parameters(preset, options or {})
-        image = engine.normalize_image(data, max_pixels=settings.MAX_IMAGE_PIXELS)
+        return engine.validate_parameters(preset, options or {})
     except engine.InvalidParameters as error:
         raise ApplicationError(
             error.message, code=VectorizeErrorCode.INVALID_PARAMETERS, extra=error.details
         ) from error
+
+
+def vectorization_check(*, upload, preset: str = engine.AUTO, options: dict | None = None):
+    """Every check an upload must pass, with nothing stored: a CheckedUpload or ApplicationError."""
+    data = _read_upload(upload)
+    cleaned_options = _check_settings(preset, options)
+    try:
+        image = engine.normalize_image(data, max_pixels=settings.MAX_IMAGE_PIXELS)
     except engine.ImageRejected as error:
         raise ApplicationError(
             error.message,
             code=VectorizeErrorCode.INVALID_IMAGE,
             extra={"reason": error.code, **error.details},
         ) from error
+    return CheckedUpload(
+        filename=_clean_filename(getattr(upload, "name", None)),
+        input_bytes=len(data),
+        image=image,
+        preset=preset,
+        options=cleaned_options,
+    )
 
+
+def _store(
+    *, owner, checked: CheckedUpload, mode: str, batch=None, rerun_of=None, enqueue: bool
+) -> Vectorization:
+    image = checked.image
+    if mode == Vectorization.Mode.PREVIEW:
+        image = engine.downscale(image, max_pixels=settings.PREVIEW_MAX_PIXELS)
     job = Vectorization(
         owner=owner,
-        original_filename=_clean_filename(getattr(upload, "name", None)),
+        batch=batch,
+        rerun_of=rerun_of,
+        mode=mode,
+        original_filename=checked.filename,
         source_format=image.source_format,
-        input_bytes=len(data),
+        input_bytes=checked.input_bytes,
         width=image.width,
         height=image.height,
         has_alpha=image.has_alpha,
-        preset=preset,
-        options=cleaned_options,
+        preset=checked.preset,
+        options=checked.options,
     )
     job.input_file.save("input.png", ContentFile(image.png), save=False)
     try:
@@ -96,6 +120,87 @@ def vectorization_create(
         job.input_file.delete(save=False)  # no orphan file when the row is not written
         raise
     return job
+
+
+def vectorization_create(
+    *,
+    owner,
+    upload,
+    preset: str = engine.AUTO,
+    options: dict | None = None,
+    mode: str = Vectorization.Mode.PRODUCTION,
+    enqueue: bool = True,
+) -> Vectorization:
+    """Validate an upload and its settings, store a clean PNG of it and queue the job.
+
+    Everything is checked before anything is stored: a refused upload leaves no row and no file.
+    """
+    checked = vectorization_check(upload=upload, preset=preset, options=options)
+    return _store(owner=owner, checked=checked, mode=mode, enqueue=enqueue)
+
+
+def batch_create(
+    *,
+    owner,
+    uploads: list,
+    preset: str = engine.AUTO,
+    options: dict | None = None,
+    mode: str = Vectorization.Mode.PRODUCTION,
+) -> Batch:
+    """Several uploads as one batch: all are checked first, and one bad file refuses the batch."""
+    if not uploads:
+        raise ApplicationError("Send at least one image.", code=VectorizeErrorCode.INVALID_IMAGE)
+    if len(uploads) > settings.MAX_BATCH_FILES:
+        raise ApplicationError(
+            f"A batch holds at most {settings.MAX_BATCH_FILES} images.",
+            code=VectorizeErrorCode.BATCH_TOO_LARGE,
+        )
+    checked, problems = [], {}
+    for index, upload in enumerate(uploads):
+        try:
+            checked.append(vectorization_check(upload=upload, preset=preset, options=options))
+        except ApplicationError as error:
+            problems[f"images[{index}]"] = {"code": error.code, "message": error.message}
+    if problems:
+        raise ApplicationError(
+            "Some images were refused; nothing was queued.",
+            code=VectorizeErrorCode.INVALID_IMAGE,
+            extra=problems,
+        )
+    with transaction.atomic():
+        batch = Batch.objects.create(owner=owner)
+        for item in checked:
+            _store(owner=owner, checked=item, mode=mode, batch=batch, enqueue=True)
+    return batch
+
+
+def vectorization_rerun(
+    *, vectorization: Vectorization, preset: str, options: dict | None = None
+) -> Vectorization:
+    """A new job on the same stored input with other settings: no re-upload."""
+    cleaned_options = _check_settings(preset, options)
+    with vectorization.input_file.open("rb") as stored:
+        png = stored.read()
+    checked = CheckedUpload(
+        filename=vectorization.original_filename,
+        input_bytes=vectorization.input_bytes,
+        image=engine.NormalizedImage(
+            png=png,
+            width=vectorization.width,
+            height=vectorization.height,
+            source_format=vectorization.source_format,
+            has_alpha=vectorization.has_alpha,
+        ),
+        preset=preset,
+        options=cleaned_options,
+    )
+    return _store(
+        owner=vectorization.owner,
+        checked=checked,
+        mode=vectorization.mode,
+        rerun_of=vectorization,
+        enqueue=True,
+    )
 
 
 def _enqueue(vectorization_id) -> None:

@@ -7,7 +7,7 @@
 """
 
 from vectorize.engine.errors import EngineError, ImageRejected, InvalidParameters, TraceFailed
-from vectorize.engine.images import ALLOWED_FORMATS, NormalizedImage, normalize_image
+from vectorize.engine.images import ALLOWED_FORMATS, NormalizedImage, downscale, normalize_image
 from vectorize.engine.parameters import (
     AUTO,
     PARAMETERS,
@@ -32,6 +32,7 @@ __all__ = [
     "TraceFailed",
     "TraceResult",
     "choose_preset",
+    "downscale",
     "normalize_image",
     "trace",
     "validate_parameters",

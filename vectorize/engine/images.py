@@ -109,3 +109,22 @@ def _to_rgb_or_rgba(image: Image.Image) -> Image.Image:
     if rgba.getchannel("A").getextrema() == (255, 255):
         return rgba.convert("RGB")  # an alpha channel that is opaque everywhere says nothing
     return rgba
+
+
+def downscale(image: NormalizedImage, *, max_pixels: int) -> NormalizedImage:
+    """The image scaled down (keeping its shape) to at most `max_pixels`; unchanged if smaller."""
+    if image.pixels <= max_pixels:
+        return image
+    scale = (max_pixels / image.pixels) ** 0.5
+    size = (max(1, int(image.width * scale)), max(1, int(image.height * scale)))
+    with Image.open(io.BytesIO(image.png)) as picture:
+        smaller = picture.resize(size, Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    smaller.save(buffer, format="PNG", compress_level=6)
+    return NormalizedImage(
+        png=buffer.getvalue(),
+        width=size[0],
+        height=size[1],
+        source_format=image.source_format,
+        has_alpha=image.has_alpha,
+    )
