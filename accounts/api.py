@@ -1,11 +1,11 @@
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts import selectors
+from vectorcraft.api import ApiView
 
 
-class AccountApi(APIView):
+class AccountApi(ApiView):
     """The signed-in account: e-mail, credit balance and this month's usage."""
 
     class OutputSerializer(serializers.Serializer):

@@ -4,6 +4,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
+from rest_framework.throttling import UserRateThrottle
+from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from vectorcraft.errors import ApplicationError
@@ -43,3 +45,22 @@ def exception_handler(exc, context):
         if header in response:
             envelope[header] = response[header]
     return envelope
+
+
+class SubmitThrottle(UserRateThrottle):
+    """Writes (job submissions, re-runs, deletions) per API key owner or user."""
+
+    scope = "submit"
+
+
+class ReadThrottle(UserRateThrottle):
+    scope = "read"
+
+
+class ApiView(APIView):
+    """Base of every /api/v1/ view: separate rate limits for reads and writes."""
+
+    def get_throttles(self):
+        if self.request.method in ("GET", "HEAD", "OPTIONS"):
+            return [ReadThrottle()]
+        return [SubmitThrottle()]

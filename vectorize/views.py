@@ -1,17 +1,14 @@
-from pathlib import PurePath
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import Http404, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from vectorcraft.errors import ApplicationError
-from vectorize import selectors, services
+from vectorize import downloads, selectors, services
 from vectorize.engine import exports
 from vectorize.forms import UploadForm
 from vectorize.models import Vectorization
@@ -84,21 +81,6 @@ def status(request, vectorization_id):
     return response
 
 
-def _file_response(file, *, content_type: str, filename: str, attachment: bool) -> FileResponse:
-    response = FileResponse(
-        file.open("rb"), as_attachment=attachment, filename=filename, content_type=content_type
-    )
-    return _protect(response)
-
-
-def _protect(response):
-    # Files users uploaded or that were made from them: never sniffed, never run as a page.
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "sandbox"
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
-
-
 def _finished_job(request, vectorization_id) -> Vectorization:
     job = selectors.vectorization_get_for_user(user=request.user, vectorization_id=vectorization_id)
     if not job.output_file:
@@ -117,20 +99,7 @@ def download(request, vectorization_id):
             f"Unknown format. Choose one of: {', '.join(exports.FORMATS)}.",
             content_type="text/plain",
         )
-    if fmt == "svg":
-        return _file_response(
-            job.output_file,
-            content_type="image/svg+xml",
-            filename=job.output_filename,
-            attachment=True,
-        )
-    content_type, extension = exports.FORMATS[fmt]
-    data = services.vectorization_export(vectorization=job, fmt=fmt)
-    response = HttpResponse(data, content_type=content_type)
-    response["Content-Disposition"] = content_disposition_header(
-        True, f"{PurePath(job.output_filename).stem}.{extension}"
-    )
-    return _protect(response)
+    return downloads.result_response(job, fmt)
 
 
 @login_required
@@ -138,7 +107,7 @@ def download(request, vectorization_id):
 def preview(request, vectorization_id):
     """The SVG inline, for the result page's <img>."""
     job = _finished_job(request, vectorization_id)
-    return _file_response(
+    return downloads.file_response(
         job.output_file,
         content_type="image/svg+xml",
         filename=job.output_filename,
@@ -150,7 +119,7 @@ def preview(request, vectorization_id):
 @require_GET
 def original(request, vectorization_id):
     job = selectors.vectorization_get_for_user(user=request.user, vectorization_id=vectorization_id)
-    return _file_response(
+    return downloads.file_response(
         job.input_file, content_type="image/png", filename=f"{job.pk}.png", attachment=False
     )
 

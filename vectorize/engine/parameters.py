@@ -70,8 +70,13 @@ class HexPalette:
     max_colors: int = 64
 
     def clean(self, value: object) -> list[str]:
-        items = value.split(",") if isinstance(value, str) else value
-        if not isinstance(items, list | tuple) or not 1 <= len(items) <= self.max_colors:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list | tuple):
+            raise ValueError(f"must be a list of 1 to {self.max_colors} hex colours")
+        # "#fff,#000" and ["#fff", "#000"] alike (form fields often arrive comma-separated).
+        items = [part for item in value for part in str(item).split(",") if part.strip()]
+        if not 1 <= len(items) <= self.max_colors:
             raise ValueError(f"must be a list of 1 to {self.max_colors} hex colours")
         colors = []
         for item in items:
