@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -20,6 +21,7 @@ class AccountApi(ApiView):
         credits = serializers.IntegerField()
         usage = UsageSerializer()
 
+    @extend_schema(summary="Your account", responses={200: OutputSerializer})
     def get(self, request):
         summary = selectors.account_summary_for_user(user=request.user)
         return Response(self.OutputSerializer(summary).data)

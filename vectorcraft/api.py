@@ -2,13 +2,25 @@
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from vectorcraft.errors import ApplicationError
+
+
+class ErrorEnvelopeSerializer(serializers.Serializer):
+    """{"error": {"code": "...", "message": "...", "details": {...}}}"""
+
+    class ErrorSerializer(serializers.Serializer):
+        code = serializers.CharField()
+        message = serializers.CharField()
+        details = serializers.DictField()
+
+    error = ErrorSerializer()
 
 
 def error_response(code: str, message: str, details: dict | None = None, *, status_code: int):
@@ -47,13 +59,19 @@ def exception_handler(exc, context):
     return envelope
 
 
-class SubmitThrottle(UserRateThrottle):
-    """Writes (job submissions, re-runs, deletions) per API key owner or user."""
+class _UserThrottle(UserRateThrottle):
+    def get_rate(self):
+        # Read when used, not when the class is defined, so a settings change applies.
+        return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
+
+
+class SubmitThrottle(_UserThrottle):
+    """Writes (job submissions, re-runs, deletions), per user (all of a user's keys together)."""
 
     scope = "submit"
 
 
-class ReadThrottle(UserRateThrottle):
+class ReadThrottle(_UserThrottle):
     scope = "read"
 
 

@@ -1,11 +1,32 @@
 """/api/v1/"""
 
 from django.urls import path
+from drf_spectacular.views import SpectacularAPIView
 
 from accounts.api import AccountApi
+from vectorize import api
 
 app_name = "api"
 
 urlpatterns = [
     path("account/", AccountApi.as_view(), name="account"),
+    path("vectorizations/", api.VectorizationListCreateApi.as_view(), name="vectorization-list"),
+    path("vectorizations/batch/", api.BatchCreateApi.as_view(), name="batch-create"),
+    path(
+        "vectorizations/<uuid:vectorization_id>/",
+        api.VectorizationDetailApi.as_view(),
+        name="vectorization-detail",
+    ),
+    path(
+        "vectorizations/<uuid:vectorization_id>/download/",
+        api.VectorizationDownloadApi.as_view(),
+        name="vectorization-download",
+    ),
+    path(
+        "vectorizations/<uuid:vectorization_id>/rerun/",
+        api.VectorizationRerunApi.as_view(),
+        name="vectorization-rerun",
+    ),
+    path("batches/<uuid:batch_id>/", api.BatchDetailApi.as_view(), name="batch-detail"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]

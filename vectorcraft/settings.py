@@ -198,6 +198,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "vectorcraft.api.exception_handler",
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # ?format= names the download format (svg, pdf, eps, png), not a DRF renderer.
+    "URL_FORMAT_OVERRIDE": None,
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     # Per API key or user, counted in the shared cache (Redis in production).

@@ -1,6 +1,7 @@
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularSwaggerView
 
 from vectorize import views as vectorize_views
 
@@ -13,5 +14,7 @@ urlpatterns = [
     path("v/", include("vectorize.urls")),
     path("accounts/", include("accounts.urls")),
     path("api/v1/", include("vectorcraft.api_urls")),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="api-docs"),
+    path("api/auth/", include("rest_framework.urls")),
     path("admin/", admin.site.urls),
 ]

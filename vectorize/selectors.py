@@ -1,13 +1,39 @@
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from vectorize.models import Vectorization
+from vectorize.models import Batch, Vectorization
 
 
-def vectorization_list_for_user(*, user) -> QuerySet[Vectorization]:
-    return Vectorization.objects.filter(owner=user).order_by("-created_at")
+def vectorization_list_for_user(
+    *, user, status: str | None = None, created_after=None, created_before=None
+) -> QuerySet[Vectorization]:
+    """The user's jobs, newest first, optionally by status and creation time."""
+    jobs = Vectorization.objects.filter(owner=user)
+    if status:
+        jobs = jobs.filter(status=status)
+    if created_after:
+        jobs = jobs.filter(created_at__gte=created_after)
+    if created_before:
+        jobs = jobs.filter(created_at__lt=created_before)
+    return jobs.order_by("-created_at")
 
 
 def vectorization_get_for_user(*, user, vectorization_id) -> Vectorization:
     """The user's own job, or 404: someone else's job looks exactly like one that does not exist."""
     return get_object_or_404(Vectorization, pk=vectorization_id, owner=user)
+
+
+def batch_summary_for_user(*, user, batch_id) -> dict:
+    batch = get_object_or_404(Batch, pk=batch_id, owner=user)
+    jobs = list(batch.vectorizations.order_by("created_at"))
+    done = sum(job.status == Vectorization.Status.SUCCEEDED for job in jobs)
+    failed = sum(job.status == Vectorization.Status.FAILED for job in jobs)
+    return {
+        "id": batch.pk,
+        "created_at": batch.created_at,
+        "total": len(jobs),
+        "done": done,
+        "failed": failed,
+        "pending": len(jobs) - done - failed,
+        "vectorizations": jobs,
+    }

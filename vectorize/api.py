@@ -1,0 +1,262 @@
+"""/api/v1/ for vectorizations: thin views over the services and selectors."""
+
+import time
+
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+
+from payments.selectors import price_for
+from vectorcraft.api import ApiView, ErrorEnvelopeSerializer, error_response
+from vectorcraft.idempotency import idempotent
+from vectorize import downloads, selectors, services
+from vectorize.engine.exports import FORMATS
+from vectorize.models import Vectorization
+from vectorize.serializers import (
+    BatchInputSerializer,
+    BatchSerializer,
+    CreateInputSerializer,
+    ListFilterSerializer,
+    RerunInputSerializer,
+    TestResultSerializer,
+    VectorizationSerializer,
+    split_settings,
+)
+
+ERRORS = {
+    400: OpenApiResponse(ErrorEnvelopeSerializer, description="Invalid image or settings."),
+    401: OpenApiResponse(ErrorEnvelopeSerializer, description="Missing, unknown or revoked key."),
+    404: OpenApiResponse(ErrorEnvelopeSerializer, description="No such job of yours."),
+    409: OpenApiResponse(ErrorEnvelopeSerializer, description="Same Idempotency-Key in flight."),
+    422: OpenApiResponse(ErrorEnvelopeSerializer, description="Idempotency-Key reused."),
+    429: OpenApiResponse(ErrorEnvelopeSerializer, description="Rate limit; see Retry-After."),
+}
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="Any unique string (e.g. a UUID): a retry with the same key and request gets "
+    "the first response again, without a second job.",
+)
+WAIT = OpenApiParameter(
+    "wait",
+    OpenApiTypes.INT,
+    OpenApiParameter.QUERY,
+    description=f"Hold the response up to this many seconds (at most "
+    f"{settings.API_MAX_WAIT_SECONDS}) for the job to finish: 200 if it did, 202 if not.",
+)
+
+
+def _wait_seconds(request) -> float:
+    try:
+        seconds = float(request.query_params.get("wait", 0))
+    except ValueError:
+        return 0
+    return max(0.0, min(seconds, settings.API_MAX_WAIT_SECONDS))
+
+
+def _job_response(request, job: Vectorization, *, wait: float = 0) -> Response:
+    """202 with the job and its Location; after waiting, 200 if it finished meanwhile."""
+    deadline = time.monotonic() + wait
+    while wait and not job.is_finished and time.monotonic() < deadline:
+        time.sleep(0.2)
+        job.refresh_from_db()
+    body = VectorizationSerializer(job, context={"request": request}).data
+    code = status.HTTP_200_OK if job.is_finished else status.HTTP_202_ACCEPTED
+    response = Response(body, status=code)
+    response["Location"] = reverse("api:vectorization-detail", args=[job.pk], request=request)
+    return response
+
+
+class VectorizationListCreateApi(ApiView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    class Pagination(PageNumberPagination):
+        page_size = 20
+        page_size_query_param = "page_size"
+        max_page_size = 100
+
+    @extend_schema(
+        summary="List your vectorizations",
+        parameters=[ListFilterSerializer, OpenApiParameter("page_size", OpenApiTypes.INT)],
+        responses={200: VectorizationSerializer(many=True), **ERRORS},
+    )
+    def get(self, request):
+        filters = ListFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        data = filters.validated_data
+        jobs = selectors.vectorization_list_for_user(
+            user=request.user,
+            status=data.get("status"),
+            created_after=data.get("created_after"),
+            created_before=data.get("created_before"),
+        )
+        paginator = self.Pagination()
+        page = paginator.paginate_queryset(jobs, request, view=self)
+        serialized = VectorizationSerializer(page, many=True, context={"request": request})
+        return paginator.get_paginated_response(serialized.data)
+
+    @extend_schema(
+        summary="Vectorize an image",
+        request=CreateInputSerializer,
+        parameters=[IDEMPOTENCY_KEY, WAIT],
+        responses={
+            202: VectorizationSerializer,
+            200: OpenApiResponse(
+                VectorizationSerializer, description="Finished within ?wait=, or mode=test."
+            ),
+            **ERRORS,
+        },
+        examples=[
+            OpenApiExample(
+                "Logo with brand colours",
+                request_only=True,
+                value={"image": "logo.png", "preset": "logo", "palette": ["#0a2540", "#ffffff"]},
+            )
+        ],
+    )
+    @idempotent
+    def post(self, request):
+        payload = CreateInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        preset, overrides = split_settings(data)
+        if data["mode"] == "test":
+            checked = services.vectorization_check(
+                upload=data["image"], preset=preset, options=overrides
+            )
+            result = {
+                "mode": "test",
+                "valid": True,
+                "width": checked.image.width,
+                "height": checked.image.height,
+                "megapixels": round(checked.image.pixels / 1_000_000, 3),
+                "source_format": checked.image.source_format,
+                "credits": price_for(mode="production"),
+            }
+            return Response(TestResultSerializer(result).data)
+        job = services.vectorization_create(
+            owner=request.user,
+            upload=data["image"],
+            preset=preset,
+            options=overrides,
+            mode=data["mode"],
+        )
+        return _job_response(request, job, wait=_wait_seconds(request))
+
+
+class VectorizationDetailApi(ApiView):
+    @extend_schema(summary="A vectorization", responses={200: VectorizationSerializer, **ERRORS})
+    def get(self, request, vectorization_id):
+        job = selectors.vectorization_get_for_user(
+            user=request.user, vectorization_id=vectorization_id
+        )
+        return Response(VectorizationSerializer(job, context={"request": request}).data)
+
+    @extend_schema(summary="Delete a vectorization and its files", responses={204: None, **ERRORS})
+    def delete(self, request, vectorization_id):
+        job = selectors.vectorization_get_for_user(
+            user=request.user, vectorization_id=vectorization_id
+        )
+        services.vectorization_delete(vectorization=job)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class VectorizationDownloadApi(ApiView):
+    @extend_schema(
+        summary="Download the result",
+        parameters=[
+            OpenApiParameter("format", OpenApiTypes.STR, OpenApiParameter.QUERY, enum=list(FORMATS))
+        ],
+        responses={
+            (200, "image/svg+xml"): OpenApiTypes.BINARY,
+            (200, "application/pdf"): OpenApiTypes.BINARY,
+            (200, "application/postscript"): OpenApiTypes.BINARY,
+            (200, "image/png"): OpenApiTypes.BINARY,
+            409: OpenApiResponse(ErrorEnvelopeSerializer, description="Not finished yet."),
+            **ERRORS,
+        },
+    )
+    def get(self, request, vectorization_id):
+        job = selectors.vectorization_get_for_user(
+            user=request.user, vectorization_id=vectorization_id
+        )
+        fmt = request.query_params.get("format", "svg").lower()
+        if fmt not in FORMATS:
+            return error_response(
+                "invalid_format",
+                f"Unknown format {fmt!r}. Choose one of: {', '.join(FORMATS)}.",
+                {"format": list(FORMATS)},
+                status_code=status.HTTP_400_BAD_REQUEST,
+            )
+        if not job.output_file:
+            return error_response(
+                "not_ready",
+                f"This vectorization is {job.status}; there is nothing to download yet.",
+                status_code=status.HTTP_409_CONFLICT,
+            )
+        return downloads.result_response(job, fmt)
+
+
+class VectorizationRerunApi(ApiView):
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    @extend_schema(
+        summary="Trace the same input again with other settings",
+        request=RerunInputSerializer,
+        parameters=[IDEMPOTENCY_KEY, WAIT],
+        responses={202: VectorizationSerializer, **ERRORS},
+    )
+    @idempotent
+    def post(self, request, vectorization_id):
+        job = selectors.vectorization_get_for_user(
+            user=request.user, vectorization_id=vectorization_id
+        )
+        payload = RerunInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        preset, overrides = split_settings(payload.validated_data)
+        rerun = services.vectorization_rerun(vectorization=job, preset=preset, options=overrides)
+        return _job_response(request, rerun, wait=_wait_seconds(request))
+
+
+class BatchCreateApi(ApiView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        summary="Vectorize several images",
+        request=BatchInputSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={202: BatchSerializer, **ERRORS},
+    )
+    @idempotent
+    def post(self, request):
+        payload = BatchInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        preset, overrides = split_settings(data)
+        batch = services.batch_create(
+            owner=request.user,
+            uploads=data["images"],
+            preset=preset,
+            options=overrides,
+            mode=data["mode"],
+        )
+        summary = selectors.batch_summary_for_user(user=request.user, batch_id=batch.pk)
+        response = Response(
+            BatchSerializer(summary, context={"request": request}).data,
+            status=status.HTTP_202_ACCEPTED,
+        )
+        response["Location"] = reverse("api:batch-detail", args=[batch.pk], request=request)
+        return response
+
+
+class BatchDetailApi(ApiView):
+    @extend_schema(summary="A batch's progress", responses={200: BatchSerializer, **ERRORS})
+    def get(self, request, batch_id):
+        summary = selectors.batch_summary_for_user(user=request.user, batch_id=batch_id)
+        return Response(BatchSerializer(summary, context={"request": request}).data)

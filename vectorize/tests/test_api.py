@@ -1,0 +1,303 @@
+import uuid
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from rest_framework.test import APIClient
+
+from accounts import services as account_services
+from vectorize.models import Batch, IdempotentRequest, Vectorization
+from vectorize.tasks import vectorization_process
+from vectorize.tests.factories import queued_job
+from vectorize.tests.helpers import bomb_png
+
+pytestmark = pytest.mark.django_db
+URL = "/api/v1/vectorizations/"
+
+
+@pytest.fixture
+def api(user):
+    _, secret = account_services.api_key_create(user=user, name="tests")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {secret}")
+    return client
+
+
+def _image(bench_dir, name="emoji_1F309.png"):
+    return SimpleUploadedFile(name, (bench_dir / name).read_bytes(), content_type="image/png")
+
+
+def _assert_envelope(response, status_code, code):
+    assert response.status_code == status_code, response.content
+    body = response.json()
+    assert set(body) == {"error"}
+    assert body["error"]["code"] == code
+    assert body["error"]["message"]
+    return body["error"]
+
+
+def test_it_accepts_an_image_with_202_and_a_location(api, bench_dir, user):
+    response = api.post(URL, {"image": _image(bench_dir), "preset": "logo", "filter_speckle": 6})
+
+    assert response.status_code == 202
+    job = Vectorization.objects.get()
+    assert response["Location"] == f"http://testserver/api/v1/vectorizations/{job.pk}/"
+    body = response.json()
+    assert (body["id"], body["status"], body["mode"]) == (str(job.pk), "queued", "production")
+    assert body["options"] == {"filter_speckle": 6}
+    assert (job.owner, job.preset) == (user, "logo")
+
+
+def test_it_reports_a_finished_job_with_its_fidelity_and_links(api, bench_dir, user):
+    job = queued_job(user, bench_dir)
+    vectorization_process(str(job.pk))
+
+    body = api.get(f"{URL}{job.pk}/").json()
+
+    assert body["status"] == "succeeded"
+    assert body["fidelity"]["ssim"] > 0.9
+    assert body["fidelity"]["svg_bytes"] > 0
+    assert body["error"] is None
+    assert set(body["links"]) == {"self", "svg", "pdf", "eps", "png"}
+    pdf = api.get(body["links"]["pdf"])
+    assert pdf.status_code == 200
+    assert pdf.content.startswith(b"%PDF-")
+
+
+def test_it_previews_a_scaled_down_copy(api, bench_dir):
+    response = api.post(
+        URL, {"image": _image(bench_dir, "skimage_astronaut.png"), "mode": "preview"}
+    )
+
+    job = Vectorization.objects.get()
+    assert response.status_code == 202
+    assert job.mode == "preview"
+    assert job.width * job.height <= 250_000
+    assert job.width < 512
+
+
+def test_it_tests_an_image_without_creating_a_job(api, bench_dir):
+    response = api.post(URL, {"image": _image(bench_dir), "mode": "test"})
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "mode": "test",
+        "valid": True,
+        "width": 512,
+        "height": 512,
+        "megapixels": 0.262,
+        "source_format": "PNG",
+        "credits": 0,
+    }
+    assert Vectorization.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("upload", "reason"),
+    [
+        (SimpleUploadedFile("a.png", b""), None),
+        (SimpleUploadedFile("a.png", b"plain text, not an image"), "unsupported_format"),
+        (SimpleUploadedFile("a.png", b"%PDF-1.4\n%%EOF\n"), "unsupported_format"),
+        (SimpleUploadedFile("a.png", bomb_png()), "too_many_pixels"),
+    ],
+    ids=["empty", "text", "pdf", "bomb"],
+)
+def test_it_refuses_bad_files_with_the_envelope(api, upload, reason):
+    response = api.post(URL, {"image": upload})
+
+    error = _assert_envelope(response, 400, "invalid" if reason is None else "invalid_image")
+    if reason:
+        assert error["details"]["reason"] == reason
+    assert Vectorization.objects.count() == 0
+
+
+def test_it_lists_each_bad_field(api, bench_dir):
+    response = api.post(
+        URL,
+        {"image": _image(bench_dir), "preset": "nope", "filter_speckle": 999, "mode": "fast"},
+    )
+
+    error = _assert_envelope(response, 400, "invalid")
+    assert set(error["details"]) == {"preset", "filter_speckle", "mode"}
+
+
+def test_it_refuses_a_palette_that_is_not_hex(api, bench_dir):
+    response = api.post(URL, {"image": _image(bench_dir), "palette": ["#fff", "orange"]})
+
+    error = _assert_envelope(response, 400, "invalid_parameters")
+    assert "palette" in error["details"]
+
+
+def test_it_lists_newest_first_with_filters_and_pages(api, bench_dir, user, other_user):
+    first = queued_job(user, bench_dir)
+    second = queued_job(user, bench_dir, name="logo_ruby.png")
+    vectorization_process(str(second.pk))
+    queued_job(other_user, bench_dir)
+
+    everything = api.get(URL).json()
+    succeeded = api.get(URL, {"status": "succeeded"}).json()
+    paged = api.get(URL, {"page_size": 1, "page": 2}).json()
+
+    assert [job["id"] for job in everything["results"]] == [str(second.pk), str(first.pk)]
+    assert everything["count"] == 2
+    assert [job["id"] for job in succeeded["results"]] == [str(second.pk)]
+    assert [job["id"] for job in paged["results"]] == [str(first.pk)]
+    _assert_envelope(api.get(URL, {"status": "lost"}), 400, "invalid")
+
+
+def test_it_answers_404_for_another_users_job_everywhere(api, bench_dir, other_user):
+    job = queued_job(other_user, bench_dir)
+    vectorization_process(str(job.pk))
+
+    for response in (
+        api.get(f"{URL}{job.pk}/"),
+        api.get(f"{URL}{job.pk}/download/"),
+        api.post(f"{URL}{job.pk}/rerun/", {"preset": "logo"}, format="json"),
+        api.delete(f"{URL}{job.pk}/"),
+        api.get(f"{URL}{uuid.uuid4()}/"),
+    ):
+        _assert_envelope(response, 404, "not_found")
+    assert Vectorization.objects.filter(pk=job.pk).exists()
+
+
+def test_it_downloads_only_finished_jobs_in_known_formats(api, bench_dir, user):
+    job = queued_job(user, bench_dir)
+
+    _assert_envelope(api.get(f"{URL}{job.pk}/download/"), 409, "not_ready")
+    vectorization_process(str(job.pk))
+    _assert_envelope(api.get(f"{URL}{job.pk}/download/", {"format": "gif"}), 400, "invalid_format")
+    svg = api.get(f"{URL}{job.pk}/download/")
+    assert svg["Content-Type"] == "image/svg+xml"
+    assert svg["Content-Disposition"] == 'attachment; filename="emoji_1F309.svg"'
+
+
+def test_it_reruns_on_the_same_input_without_an_upload(api, bench_dir, user):
+    job = queued_job(user, bench_dir)
+    vectorization_process(str(job.pk))
+
+    response = api.post(
+        f"{URL}{job.pk}/rerun/", {"preset": "clipart", "max_colors": 4}, format="json"
+    )
+
+    assert response.status_code == 202
+    rerun = Vectorization.objects.get(pk=response.json()["id"])
+    assert (rerun.rerun_of, rerun.preset, rerun.options) == (job, "clipart", {"max_colors": 4})
+    assert rerun.input_file.name != job.input_file.name
+    assert rerun.input_file.read() == Vectorization.objects.get(pk=job.pk).input_file.read()
+
+
+def test_it_deletes_a_job(api, bench_dir, user, media_root):
+    job = queued_job(user, bench_dir)
+
+    response = api.delete(f"{URL}{job.pk}/")
+
+    assert response.status_code == 204
+    assert not Vectorization.objects.exists()
+
+
+def test_it_queues_a_batch_and_reports_its_progress(api, bench_dir, user):
+    response = api.post(
+        f"{URL}batch/",
+        {"images": [_image(bench_dir), _image(bench_dir, "logo_ruby.png")], "preset": "logo"},
+    )
+
+    assert response.status_code == 202
+    body = response.json()
+    assert (body["total"], body["done"], body["pending"]) == (2, 0, 2)
+    batch = Batch.objects.get()
+    assert response["Location"] == f"http://testserver/api/v1/batches/{batch.pk}/"
+    first = batch.vectorizations.order_by("created_at").first()
+    vectorization_process(str(first.pk))
+    progress = api.get(f"/api/v1/batches/{batch.pk}/").json()
+    assert (progress["total"], progress["done"], progress["failed"], progress["pending"]) == (
+        2,
+        1,
+        0,
+        1,
+    )
+
+
+def test_it_refuses_a_batch_with_a_bad_file_as_a_whole(api, bench_dir):
+    response = api.post(
+        f"{URL}batch/",
+        {"images": [_image(bench_dir), SimpleUploadedFile("x.png", b"nope")]},
+    )
+
+    error = _assert_envelope(response, 400, "invalid_image")
+    assert list(error["details"]) == ["images[1]"]
+    assert Vectorization.objects.count() == 0
+    assert Batch.objects.count() == 0
+
+
+def test_it_needs_authentication(client, bench_dir):
+    _assert_envelope(client.get(URL), 401, "not_authenticated")
+    _assert_envelope(client.post(URL, {"image": _image(bench_dir)}), 401, "not_authenticated")
+
+
+def test_it_works_for_a_logged_in_browser_session_with_csrf(bench_dir, user):
+    browser = APIClient(enforce_csrf_checks=True)
+    browser.force_login(user)
+
+    assert browser.get(URL).status_code == 200
+    refused = browser.post(URL, {"image": _image(bench_dir)})
+    _assert_envelope(refused, 403, "permission_denied")
+    page = browser.get(URL, HTTP_ACCEPT="text/html")
+    assert page.status_code == 200
+    assert b"Vectorization List Create" in page.content  # DRF's browsable API page
+
+
+def test_it_replays_an_idempotent_request_without_a_second_job(api, bench_dir):
+    first = api.post(URL, {"image": _image(bench_dir)}, HTTP_IDEMPOTENCY_KEY="job-1")
+    again = api.post(URL, {"image": _image(bench_dir)}, HTTP_IDEMPOTENCY_KEY="job-1")
+
+    assert first.status_code == again.status_code == 202
+    assert again.json() == first.json()
+    assert again["Location"] == first["Location"]
+    assert again["Idempotent-Replayed"] == "true"
+    assert Vectorization.objects.count() == 1
+
+
+def test_it_refuses_a_reused_key_for_a_different_request(api, bench_dir):
+    api.post(URL, {"image": _image(bench_dir)}, HTTP_IDEMPOTENCY_KEY="job-1")
+
+    changed = api.post(
+        URL, {"image": _image(bench_dir, "logo_ruby.png")}, HTTP_IDEMPOTENCY_KEY="job-1"
+    )
+
+    _assert_envelope(changed, 422, "idempotency_key_reused")
+    assert Vectorization.objects.count() == 1
+
+
+def test_it_refuses_a_duplicate_while_the_first_is_in_flight(api, bench_dir, user):
+    # The first request holds the key (as it would while its upload is being processed).
+    api.post(URL, {"image": _image(bench_dir)}, HTTP_IDEMPOTENCY_KEY="job-1")
+    IdempotentRequest.objects.filter(key="job-1").update(state="in_progress")
+
+    duplicate = api.post(URL, {"image": _image(bench_dir)}, HTTP_IDEMPOTENCY_KEY="job-1")
+
+    _assert_envelope(duplicate, 409, "request_in_progress")
+    assert Vectorization.objects.count() == 1
+
+
+def test_it_lets_a_refused_request_be_retried_with_its_key(api, bench_dir):
+    refused = api.post(URL, {"image": SimpleUploadedFile("x.png", b"no")}, HTTP_IDEMPOTENCY_KEY="k")
+    accepted = api.post(URL, {"image": _image(bench_dir)}, HTTP_IDEMPOTENCY_KEY="k")
+
+    assert refused.status_code == 400
+    assert accepted.status_code == 202
+
+
+def test_it_throttles_reads_with_retry_after(api, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"read": "3/min", "submit": "60/min"},
+    }
+
+    codes = [api.get(URL).status_code for _ in range(4)]
+    limited = api.get(URL)
+    submit_still_open = api.post(URL, {})
+
+    assert codes == [200, 200, 200, 429]
+    assert submit_still_open.status_code == 400  # a separate budget: refused for its content
+    error = _assert_envelope(limited, 429, "throttled")
+    assert int(limited["Retry-After"]) > 0
+    assert error["message"].startswith("Request was throttled.")
