@@ -2,7 +2,9 @@
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
+from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.throttling import UserRateThrottle
@@ -82,3 +84,13 @@ class ApiView(APIView):
         if self.request.method in ("GET", "HEAD", "OPTIONS"):
             return [ReadThrottle()]
         return [SubmitThrottle()]
+
+
+@extend_schema(exclude=True)
+@api_view(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+@authentication_classes([])
+@permission_classes([])
+def api_not_found(request, *args, **kwargs):
+    return error_response(
+        "not_found", "There is no such API endpoint.", status_code=status.HTTP_404_NOT_FOUND
+    )

@@ -1,9 +1,10 @@
 """/api/v1/"""
 
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from accounts.api import AccountApi
+from vectorcraft.api import api_not_found
 from vectorize import api
 
 app_name = "api"
@@ -13,20 +14,22 @@ urlpatterns = [
     path("vectorizations/", api.VectorizationListCreateApi.as_view(), name="vectorization-list"),
     path("vectorizations/batch/", api.BatchCreateApi.as_view(), name="batch-create"),
     path(
-        "vectorizations/<uuid:vectorization_id>/",
+        "vectorizations/<str:vectorization_id>/",
         api.VectorizationDetailApi.as_view(),
         name="vectorization-detail",
     ),
     path(
-        "vectorizations/<uuid:vectorization_id>/download/",
+        "vectorizations/<str:vectorization_id>/download/",
         api.VectorizationDownloadApi.as_view(),
         name="vectorization-download",
     ),
     path(
-        "vectorizations/<uuid:vectorization_id>/rerun/",
+        "vectorizations/<str:vectorization_id>/rerun/",
         api.VectorizationRerunApi.as_view(),
         name="vectorization-rerun",
     ),
-    path("batches/<uuid:batch_id>/", api.BatchDetailApi.as_view(), name="batch-detail"),
+    path("batches/<str:batch_id>/", api.BatchDetailApi.as_view(), name="batch-detail"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    # Anything else under /api/v1/ is a 404 in the error envelope, never an HTML page.
+    re_path(r"^.*$", api_not_found, name="not-found"),
 ]

@@ -4,7 +4,13 @@ import time
 
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+)
 from rest_framework import status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -45,7 +51,7 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 )
 WAIT = OpenApiParameter(
     "wait",
-    OpenApiTypes.INT,
+    {"type": "integer", "minimum": 0, "maximum": settings.API_MAX_WAIT_SECONDS},
     OpenApiParameter.QUERY,
     description=f"Hold the response up to this many seconds (at most "
     f"{settings.API_MAX_WAIT_SECONDS}) for the job to finish: 200 if it did, 202 if not.",
@@ -73,17 +79,19 @@ def _job_response(request, job: Vectorization, *, wait: float = 0) -> Response:
     return response
 
 
+class Pagination(PageNumberPagination):
+    page_size = 20
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
 class VectorizationListCreateApi(ApiView):
     parser_classes = [MultiPartParser, FormParser]
-
-    class Pagination(PageNumberPagination):
-        page_size = 20
-        page_size_query_param = "page_size"
-        max_page_size = 100
+    pagination_class = Pagination
 
     @extend_schema(
         summary="List your vectorizations",
-        parameters=[ListFilterSerializer, OpenApiParameter("page_size", OpenApiTypes.INT)],
+        parameters=[ListFilterSerializer],
         responses={200: VectorizationSerializer(many=True), **ERRORS},
     )
     def get(self, request):
@@ -96,7 +104,7 @@ class VectorizationListCreateApi(ApiView):
             created_after=data.get("created_after"),
             created_before=data.get("created_before"),
         )
-        paginator = self.Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(jobs, request, view=self)
         serialized = VectorizationSerializer(page, many=True, context={"request": request})
         return paginator.get_paginated_response(serialized.data)
@@ -108,7 +116,12 @@ class VectorizationListCreateApi(ApiView):
         responses={
             202: VectorizationSerializer,
             200: OpenApiResponse(
-                VectorizationSerializer, description="Finished within ?wait=, or mode=test."
+                PolymorphicProxySerializer(
+                    component_name="CreateResult",
+                    serializers=[VectorizationSerializer, TestResultSerializer],
+                    resource_type_field_name=None,
+                ),
+                description="The job, finished within ?wait=; or, for mode=test, the check.",
             ),
             **ERRORS,
         },
@@ -210,7 +223,11 @@ class VectorizationRerunApi(ApiView):
         summary="Trace the same input again with other settings",
         request=RerunInputSerializer,
         parameters=[IDEMPOTENCY_KEY, WAIT],
-        responses={202: VectorizationSerializer, **ERRORS},
+        responses={
+            202: VectorizationSerializer,
+            200: OpenApiResponse(VectorizationSerializer, description="Finished within ?wait=."),
+            **ERRORS,
+        },
     )
     @idempotent
     def post(self, request, vectorization_id):

@@ -1,4 +1,7 @@
+import uuid
+
 from django.db.models import QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from vectorize.models import Batch, Vectorization
@@ -18,13 +21,20 @@ def vectorization_list_for_user(
     return jobs.order_by("-created_at")
 
 
+def _uuid_or_404(value) -> uuid.UUID:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        raise Http404("No such id.") from None
+
+
 def vectorization_get_for_user(*, user, vectorization_id) -> Vectorization:
     """The user's own job, or 404: someone else's job looks exactly like one that does not exist."""
-    return get_object_or_404(Vectorization, pk=vectorization_id, owner=user)
+    return get_object_or_404(Vectorization, pk=_uuid_or_404(vectorization_id), owner=user)
 
 
 def batch_summary_for_user(*, user, batch_id) -> dict:
-    batch = get_object_or_404(Batch, pk=batch_id, owner=user)
+    batch = get_object_or_404(Batch, pk=_uuid_or_404(batch_id), owner=user)
     jobs = list(batch.vectorizations.order_by("created_at"))
     done = sum(job.status == Vectorization.Status.SUCCEEDED for job in jobs)
     failed = sum(job.status == Vectorization.Status.FAILED for job in jobs)

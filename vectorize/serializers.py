@@ -177,4 +177,3 @@ class ListFilterSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Vectorization.Status.choices, required=False)
     created_after = serializers.DateTimeField(required=False)
     created_before = serializers.DateTimeField(required=False)
-    page = serializers.IntegerField(min_value=1, required=False)

@@ -1,7 +1,9 @@
+import threading
 import uuid
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from rest_framework.test import APIClient
 
 from accounts import services as account_services
@@ -301,3 +303,61 @@ def test_it_throttles_reads_with_retry_after(api, settings):
     error = _assert_envelope(limited, 429, "throttled")
     assert int(limited["Retry-After"]) > 0
     assert error["message"].startswith("Request was throttled.")
+
+
+def test_it_serves_the_openapi_schema_and_docs(client):
+    schema = client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    docs = client.get("/api/docs/")
+
+    assert schema.status_code == 200
+    paths = schema.json()["paths"]
+    assert {
+        "/api/v1/account/",
+        "/api/v1/vectorizations/",
+        "/api/v1/vectorizations/batch/",
+        "/api/v1/vectorizations/{vectorization_id}/",
+        "/api/v1/vectorizations/{vectorization_id}/download/",
+        "/api/v1/vectorizations/{vectorization_id}/rerun/",
+        "/api/v1/batches/{batch_id}/",
+    } <= set(paths)
+    assert "429" in paths["/api/v1/vectorizations/"]["post"]["responses"]
+    assert docs.status_code == 200
+    assert b"swagger-ui" in docs.content
+    assert b"cdn" not in docs.content.lower()
+
+
+def test_it_allows_configured_origins_only(api, settings):
+    settings.CORS_ALLOWED_ORIGINS = ["https://app.example.com"]
+
+    allowed = api.get(URL, HTTP_ORIGIN="https://app.example.com")
+    other = api.get(URL, HTTP_ORIGIN="https://evil.example.net")
+
+    assert allowed["Access-Control-Allow-Origin"] == "https://app.example.com"
+    assert "Access-Control-Allow-Origin" not in other
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_it_creates_one_job_for_concurrent_duplicates(bench_dir, user):
+    _, secret = account_services.api_key_create(user=user, name="race")
+    results = []
+
+    def send():
+        client = APIClient()
+        client.credentials(HTTP_X_API_KEY=secret)
+        results.append(
+            client.post(URL, {"image": _image(bench_dir)}, HTTP_IDEMPOTENCY_KEY="same").status_code
+        )
+        connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # Exactly one job; the others were either refused as in flight or given the first answer.
+    assert Vectorization.objects.count() == 1
+    assert len(results) == 4
+    assert set(results) <= {202, 409}
+    assert 202 in results
