@@ -4,7 +4,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 from django.urls import reverse
+from rest_framework.test import APIClient
 
+from accounts.services import api_key_create
 from vectorize.models import Vectorization
 from vectorize.tasks import vectorization_enqueue
 from vectorize.tests.factories import queued_job
@@ -60,3 +62,18 @@ def test_it_fails_a_damaged_job_and_keeps_working(user, bench_dir, qcluster):
     assert (damaged.status, damaged.error_code) == ("failed", "trace_failed")
     assert damaged.error_message == "The stored image could not be read."
     assert healthy.status == "succeeded"
+
+
+def test_it_holds_an_api_submission_until_the_cluster_finishes_it(user, bench_dir, qcluster):
+    _, key = api_key_create(user=user, name="wait")
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=key)
+
+    with (bench_dir / "logo_ruby.png").open("rb") as image:
+        response = client.post("/api/v1/vectorizations/?wait=30", {"image": image})
+
+    assert response.status_code == 200, qcluster.log_path.read_text()
+    body = response.json()
+    assert body["status"] == "succeeded"
+    assert body["fidelity"]["ssim"] > 0.9
+    assert response["Location"].endswith(f"/api/v1/vectorizations/{body['id']}/")
