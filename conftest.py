@@ -61,18 +61,27 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+def _with_credits(user, credits=100):
+    from payments.services import credits_book
+
+    credits_book(user=user, delta=credits, kind="staff", key=f"test:{user.pk}", reference="tests")
+    return user
+
+
 @pytest.fixture
 def user(django_user_model):
-    return django_user_model.objects.create_user(
+    user = django_user_model.objects.create_user(
         email="ada@example.com", password="correct horse 1"
     )
+    return _with_credits(user)
 
 
 @pytest.fixture
 def other_user(django_user_model):
-    return django_user_model.objects.create_user(
+    user = django_user_model.objects.create_user(
         email="bob@example.com", password="correct horse 2"
     )
+    return _with_credits(user)
 
 
 def _database_url_for_tests() -> str:

@@ -25,6 +25,10 @@ class ErrorEnvelopeSerializer(serializers.Serializer):
     error = ErrorSerializer()
 
 
+# Service error codes that are not a plain 400.
+STATUS_BY_CODE = {"insufficient_credits": status.HTTP_402_PAYMENT_REQUIRED}
+
+
 def error_response(code: str, message: str, details: dict | None = None, *, status_code: int):
     return Response(
         {"error": {"code": code, "message": message, "details": details or {}}},
@@ -34,9 +38,8 @@ def error_response(code: str, message: str, details: dict | None = None, *, stat
 
 def exception_handler(exc, context):
     if isinstance(exc, ApplicationError):
-        return error_response(
-            exc.code, exc.message, exc.extra, status_code=status.HTTP_400_BAD_REQUEST
-        )
+        status_code = STATUS_BY_CODE.get(exc.code, status.HTTP_400_BAD_REQUEST)
+        return error_response(exc.code, exc.message, exc.extra, status_code=status_code)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

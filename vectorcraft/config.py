@@ -54,4 +54,9 @@ def validate_config(values: Mapping[str, object]) -> list[str]:
 
     if values.get("Q_BROKER") not in ("orm", "redis"):
         problems.append("Q_BROKER must be 'orm' or 'redis'.")
+
+    if values.get("PAYPAL_SIMULATOR"):
+        problems.append("PAYPAL_SIMULATOR must be off in production: it fakes payments.")
+    if not values.get("PAYPAL_RECEIVER_EMAIL"):
+        problems.append("PAYPAL_RECEIVER_EMAIL is not set (the PayPal account that is paid).")
     return problems

@@ -27,6 +27,7 @@ ALLOWED_HOSTS = env.list(
 )
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 REDIS_URL = env.str("REDIS_URL", default="")
+PAYPAL_SIMULATOR = env.bool("PAYPAL_SIMULATOR", default=False)
 Q_BROKER = env.str("Q_BROKER", default="orm")
 
 if PRODUCTION:
@@ -38,6 +39,8 @@ if PRODUCTION:
             "DATABASE_URL": env.str("DATABASE_URL", default=""),
             "REDIS_URL": REDIS_URL,
             "Q_BROKER": Q_BROKER,
+            "PAYPAL_SIMULATOR": PAYPAL_SIMULATOR,
+            "PAYPAL_RECEIVER_EMAIL": env.str("PAYPAL_RECEIVER_EMAIL", default=""),
         }
     )
     if _problems:
@@ -58,6 +61,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "rest_framework",
     "rest_framework_api_key",
+    "paypal.standard.ipn",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "corsheaders",
@@ -239,6 +243,18 @@ API_MAX_WAIT_SECONDS = 30
 PREVIEW_MAX_PIXELS = env.int("PREVIEW_MAX_PIXELS", default=250_000)
 IDEMPOTENCY_KEY_TTL_HOURS = 24
 MAX_BATCH_FILES = env.int("MAX_BATCH_FILES", default=20)
+
+# --- Credits and payments ----------------------------------------------------------------------
+# Free credits for a new account, and the balance a monthly schedule tops every account up to.
+SIGNUP_CREDITS = env.int("SIGNUP_CREDITS", default=10)
+MONTHLY_FREE_CREDITS = env.int("MONTHLY_FREE_CREDITS", default=10)
+# What one production job costs; previews and tests are free.
+CREDITS_PER_JOB = env.int("CREDITS_PER_JOB", default=1)
+# PayPal Payments Standard (django-paypal). PAYPAL_TEST uses the sandbox.
+PAYPAL_RECEIVER_EMAIL = env.str("PAYPAL_RECEIVER_EMAIL", default="payments@vectorcraft.local")
+PAYPAL_TEST = env.bool("PAYPAL_TEST", default=not PRODUCTION)
+# Seconds the IPN postback to PayPal may take before the IPN is refused with 503 (PayPal retries).
+PAYPAL_POSTBACK_TIMEOUT = env.float("PAYPAL_POSTBACK_TIMEOUT", default=5)
 
 # --- Internationalisation --------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -8,6 +8,8 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.exceptions import TimeoutException
 
+from payments.selectors import price_for
+from payments.services import credits_debit_for_job, credits_refund_for_job
 from vectorcraft.errors import ApplicationError
 from vectorize import engine
 from vectorize.engine import exports
@@ -90,7 +92,14 @@ def vectorization_check(*, upload, preset: str = engine.AUTO, options: dict | No
 
 
 def _store(
-    *, owner, checked: CheckedUpload, mode: str, batch=None, rerun_of=None, enqueue: bool
+    *,
+    owner,
+    checked: CheckedUpload,
+    mode: str,
+    batch=None,
+    rerun_of=None,
+    enqueue: bool,
+    charge: bool = True,
 ) -> Vectorization:
     image = checked.image
     if mode == Vectorization.Mode.PREVIEW:
@@ -114,6 +123,9 @@ def _store(
         job.full_clean()
         with transaction.atomic():
             job.save(force_insert=True)
+            if charge:
+                # Charged in the same transaction as the job: no job without its debit.
+                credits_debit_for_job(job=job, cost=price_for(mode=mode))
             if enqueue:
                 transaction.on_commit(lambda: _enqueue(job.pk))
     except BaseException:
@@ -130,13 +142,15 @@ def vectorization_create(
     options: dict | None = None,
     mode: str = Vectorization.Mode.PRODUCTION,
     enqueue: bool = True,
+    charge: bool = True,
 ) -> Vectorization:
-    """Validate an upload and its settings, store a clean PNG of it and queue the job.
+    """Validate an upload and its settings, store a clean PNG of it, charge it and queue it.
 
-    Everything is checked before anything is stored: a refused upload leaves no row and no file.
+    Everything is checked before anything is stored: a refused upload leaves no row and no file,
+    and costs nothing. `charge=False` is for staff tools (the `vectorize` command).
     """
     checked = vectorization_check(upload=upload, preset=preset, options=options)
-    return _store(owner=owner, checked=checked, mode=mode, enqueue=enqueue)
+    return _store(owner=owner, checked=checked, mode=mode, enqueue=enqueue, charge=charge)
 
 
 def batch_create(
@@ -300,12 +314,14 @@ def _finish_failed(job: Vectorization, *, code: str, message: str) -> Vectorizat
 
 
 def _mark_failed(job: Vectorization, *, code: str, message: str) -> None:
+    """Fail a job and give back its credits (once: the refund has its own ledger key)."""
     logger.warning("vectorization %s failed: %s (%s)", job.pk, message, code)
     job.status = Status.FAILED
     job.error_code = str(code)
     job.error_message = message
     job.finished_at = timezone.now()
     job.save(update_fields=["status", "error_code", "error_message", "finished_at"])
+    credits_refund_for_job(job=job)
 
 
 def vectorization_export(*, vectorization: Vectorization, fmt: str) -> bytes:

@@ -55,7 +55,7 @@ def test_it_authenticates_the_api_with_a_key(client, user, bench_dir, headers):
     assert response.status_code == 200
     body = response.json()
     assert body["email"] == user.email
-    assert body["credits"] == 0
+    assert body["credits"] == 99  # 100 given to the test user, 1 spent on the job
     assert body["usage"]["jobs"] == 1
     assert ApiKey.objects.get().last_used_at is not None
 

@@ -19,7 +19,7 @@ def test_it_shows_email_credits_and_usage(client, user, bench_dir):
     assert response.status_code == 200
     summary = response.context["summary"]
     assert summary["email"] == user.email
-    assert summary["credits"] == 0
+    assert summary["credits"] == 99  # 100 given to the test user, 1 spent on the job
     assert (summary["usage"]["jobs"], summary["usage"]["succeeded"]) == (1, 1)
     assert b"No keys yet." in response.content
 

@@ -16,6 +16,7 @@ GOOD = {
     "DATABASE_URL": "postgres://vc:secret@db/vectorcraft",
     "REDIS_URL": "redis://cache:6379/0",
     "Q_BROKER": "orm",
+    "PAYPAL_RECEIVER_EMAIL": "sales@vectorcraft.example",
 }
 
 
@@ -46,6 +47,8 @@ def test_it_accepts_complete_production_values():
         ({"DATABASE_URL": "sqlite:///x.db"}, "DATABASE_URL must point at PostgreSQL"),
         ({"REDIS_URL": ""}, "REDIS_URL is not set"),
         ({"Q_BROKER": "sqs"}, "Q_BROKER must be"),
+        ({"PAYPAL_SIMULATOR": True}, "PAYPAL_SIMULATOR must be off in production"),
+        ({"PAYPAL_RECEIVER_EMAIL": ""}, "PAYPAL_RECEIVER_EMAIL is not set"),
     ],
 )
 def test_it_names_each_unsafe_production_value(change, problem):
@@ -59,7 +62,13 @@ def test_it_refuses_to_start_in_production_without_secrets():
     result = _manage("check", DJANGO_ENV="production")
 
     assert result.returncode != 0
-    for name in ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL"):
+    for name in (
+        "SECRET_KEY",
+        "ALLOWED_HOSTS",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "PAYPAL_RECEIVER_EMAIL",
+    ):
         assert f"- {name} is not set" in result.stderr
 
 
@@ -69,6 +78,15 @@ def test_it_starts_in_production_with_complete_values():
     result = _manage("check", DJANGO_ENV="production", **env)
 
     assert result.returncode == 0, result.stderr
+
+
+def test_it_refuses_the_paypal_simulator_in_production():
+    env = {**GOOD, "ALLOWED_HOSTS": "vectorcraft.example", "DEBUG": "false"}
+
+    result = _manage("check", DJANGO_ENV="production", PAYPAL_SIMULATOR="1", **env)
+
+    assert result.returncode != 0
+    assert "PAYPAL_SIMULATOR must be off in production: it fakes payments." in result.stderr
 
 
 def test_it_refuses_the_redis_broker_without_redis():

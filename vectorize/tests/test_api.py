@@ -88,7 +88,7 @@ def test_it_tests_an_image_without_creating_a_job(api, bench_dir):
         "height": 512,
         "megapixels": 0.262,
         "source_format": "PNG",
-        "credits": 0,
+        "credits": 1,
     }
     assert Vectorization.objects.count() == 0
 

@@ -60,6 +60,7 @@ class Command(BaseCommand):
                     upload=SimpleUploadedFile(path.name, path.read_bytes()),
                     preset=options["preset"],
                     enqueue=not options["sync"],
+                    charge=False,  # a staff tool on the server: no credits are spent
                 )
             except ApplicationError as error:
                 results[path] = f"error: {error.message}"
