@@ -2,13 +2,18 @@
 booked in the same transaction as the balance, so no event can be counted twice."""
 
 import logging
+import uuid
 
 from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, mail_admins
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.template.loader import render_to_string
+from django.utils import timezone
+from paypal.standard.models import ST_PP_COMPLETED, ST_PP_REFUNDED, ST_PP_REVERSED
 
 from payments.errors import PaymentsErrorCode
-from payments.models import CreditAccount, CreditEntry
+from payments.models import CreditAccount, CreditEntry, CreditPack, Order
 from vectorcraft.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -158,3 +163,129 @@ def credits_adjust(*, user, delta: int, staff, reason: str, key: str) -> CreditE
         note=reason.strip(),
     )
     return entry
+
+
+def order_create(*, user, pack_code: str) -> Order:
+    """A pending order for a pack, priced as the pack is now."""
+    pack = CreditPack.objects.filter(code=pack_code, active=True).first()
+    if pack is None:
+        raise ApplicationError(
+            "That credit pack is not available.", code=PaymentsErrorCode.PACK_NOT_AVAILABLE
+        )
+    order = Order(
+        user=user, pack=pack, credits=pack.credits, amount=pack.price, currency=pack.currency
+    )
+    order.full_clean()
+    order.save(force_insert=True)
+    return order
+
+
+def order_cancel(*, order: Order) -> Order:
+    Order.objects.filter(pk=order.pk, status=Order.Status.PENDING).update(
+        status=Order.Status.CANCELLED
+    )
+    order.refresh_from_db()
+    return order
+
+
+def _alert_staff(subject: str, details: list[str], ipn) -> None:
+    """Log and mail admins about a payment notification that was not credited.
+
+    Only identifying fields are written, never the whole IPN body."""
+    summary = (
+        f"IPN {ipn.pk}: txn_id={ipn.txn_id!r} invoice={ipn.invoice!r} "
+        f"status={ipn.payment_status!r} flag={ipn.flag_info!r}"
+    )
+    logger.error("%s: %s (%s)", subject, "; ".join(details), summary)
+    mail_admins(f"[payments] {subject}", "\n".join([summary, "", *details]), fail_silently=True)
+
+
+def _order_for_invoice(invoice: str) -> Order | None:
+    try:
+        return Order.objects.select_related("user").filter(pk=uuid.UUID(str(invoice))).first()
+    except ValueError:
+        return None
+
+
+def ipn_process(*, ipn) -> None:
+    """Act on a verified PayPal IPN (django-paypal's valid_ipn_received)."""
+    status = ipn.payment_status
+    if status == ST_PP_COMPLETED:
+        _ipn_completed(ipn)
+    elif status in (ST_PP_REFUNDED, ST_PP_REVERSED):
+        _ipn_reversed(ipn)
+    else:
+        logger.info("PayPal IPN %s with status %s: nothing to do", ipn.pk, status)
+
+
+def _ipn_completed(ipn) -> None:
+    order = _order_for_invoice(ipn.invoice)
+    problems = []
+    if order is None:
+        problems.append(f"no order with invoice {ipn.invoice!r}")
+    if ipn.receiver_email.strip().lower() != settings.PAYPAL_RECEIVER_EMAIL.lower():
+        problems.append(f"paid to {ipn.receiver_email!r}, not to us")
+    if order is not None:
+        if ipn.mc_gross != order.amount:
+            problems.append(f"amount {ipn.mc_gross} instead of {order.amount}")
+        if ipn.mc_currency != order.currency:
+            problems.append(f"currency {ipn.mc_currency!r} instead of {order.currency!r}")
+    if problems:
+        _alert_staff("Payment not credited", problems, ipn)
+        return
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        entry, created = credits_book(
+            user=order.user,
+            delta=order.credits,
+            kind=Kind.PURCHASE,
+            # django-paypal's own duplicate check is not race-safe (its issue #243); this key
+            # makes a second credit for the same PayPal transaction impossible.
+            key=f"paypal:{ipn.txn_id}",
+            reference=f"{order.pack.name}, order {order.pk}",
+        )
+        if not created:
+            return
+        order.status = Order.Status.PAID
+        order.txn_id = ipn.txn_id
+        order.paid_at = timezone.now()
+        order.save(update_fields=["status", "txn_id", "paid_at"])
+        transaction.on_commit(lambda: order_send_receipt(order=order, entry=entry))
+
+
+def _ipn_reversed(ipn) -> None:
+    order = Order.objects.filter(txn_id=ipn.parent_txn_id).exclude(txn_id="").first()
+    if order is None:
+        _alert_staff("Refund for an unknown payment", [f"parent {ipn.parent_txn_id!r}"], ipn)
+        return
+    with transaction.atomic():
+        # A refund can leave the balance below zero (the credits may be spent already); new
+        # jobs are then refused until it is positive again.
+        _, created = credits_book(
+            user=order.user,
+            delta=-order.credits,
+            kind=Kind.PAYMENT_REVERSAL,
+            key=f"paypal-reversal:{ipn.txn_id}",
+            reference=f"{ipn.payment_status} payment for order {order.pk}",
+        )
+        if created:
+            Order.objects.filter(pk=order.pk).update(status=Order.Status.REVERSED)
+    _alert_staff("Payment refunded or reversed", [f"order {order.pk}"], ipn)
+
+
+def ipn_flagged(*, ipn) -> None:
+    """django-paypal's invalid_ipn_received: nothing is credited, staff are told."""
+    _alert_staff("Invalid PayPal IPN", [ipn.flag_info or "flagged"], ipn)
+
+
+def order_send_receipt(*, order: Order, entry: CreditEntry) -> None:
+    context = {"order": order, "entry": entry, "balance": entry.balance_after}
+    message = EmailMultiAlternatives(
+        subject=f"Your VectorCraft receipt: {order.credits} credits",
+        body=render_to_string("payments/email/receipt.txt", context),
+        to=[order.user.email],
+    )
+    message.attach_alternative(
+        render_to_string("payments/email/receipt.html", context), "text/html"
+    )
+    message.send(fail_silently=True)

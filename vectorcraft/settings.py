@@ -97,6 +97,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "payments.context_processors.credits",
             ],
         },
     },
@@ -191,6 +192,8 @@ EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL"))
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="VectorCraft <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Staff who get alert mail (payment problems and, later, health alerts): comma-separated.
+ADMINS = [("VectorCraft staff", address) for address in env.list("ADMINS", default=[])]
 
 # --- REST API (Django REST framework) ---------------------------------------------------------
 REST_FRAMEWORK = {
@@ -236,7 +239,13 @@ CORS_ALLOW_HEADERS = [
     "x-api-key",
     "x-csrftoken",
 ]
-CORS_EXPOSE_HEADERS = ["Location", "Retry-After", "Idempotent-Replayed"]
+CORS_EXPOSE_HEADERS = [
+    "Location",
+    "Retry-After",
+    "Idempotent-Replayed",
+    "X-Credits-Charged",
+    "X-Credits-Remaining",
+]
 # How long ?wait= may hold a job-creation response.
 API_MAX_WAIT_SECONDS = 30
 # A job traced in preview mode is scaled down to at most this many pixels.
@@ -331,5 +340,7 @@ LOGGING = {
     "loggers": {
         "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         "django_q": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        # django-paypal logs whole IPN bodies at DEBUG: never let those through.
+        "paypal": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }

@@ -13,6 +13,7 @@ urlpatterns = [
     path("", vectorize_views.home, name="home"),
     path("v/", include("vectorize.urls")),
     path("accounts/", include("accounts.urls")),
+    path("credits/", include("payments.urls")),
     path("api/v1/", include("vectorcraft.api_urls")),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="api-docs"),
     path("api/auth/", include("rest_framework.urls")),

@@ -17,7 +17,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from payments.selectors import price_for
+from payments.selectors import balance_for_user, price_for
 from vectorcraft.api import ApiView, ErrorEnvelopeSerializer, error_response
 from vectorcraft.idempotency import idempotent
 from vectorize import downloads, selectors, services
@@ -37,6 +37,7 @@ from vectorize.serializers import (
 ERRORS = {
     400: OpenApiResponse(ErrorEnvelopeSerializer, description="Invalid image or settings."),
     401: OpenApiResponse(ErrorEnvelopeSerializer, description="Missing, unknown or revoked key."),
+    402: OpenApiResponse(ErrorEnvelopeSerializer, description="Not enough credits."),
     404: OpenApiResponse(ErrorEnvelopeSerializer, description="No such job of yours."),
     409: OpenApiResponse(ErrorEnvelopeSerializer, description="Same Idempotency-Key in flight."),
     422: OpenApiResponse(ErrorEnvelopeSerializer, description="Idempotency-Key reused."),
@@ -76,6 +77,12 @@ def _job_response(request, job: Vectorization, *, wait: float = 0) -> Response:
     code = status.HTTP_200_OK if job.is_finished else status.HTTP_202_ACCEPTED
     response = Response(body, status=code)
     response["Location"] = reverse("api:vectorization-detail", args=[job.pk], request=request)
+    return _with_credit_headers(response, request, charged=price_for(mode=job.mode))
+
+
+def _with_credit_headers(response, request, *, charged: int) -> Response:
+    response["X-Credits-Charged"] = str(charged)
+    response["X-Credits-Remaining"] = str(balance_for_user(user=request.user))
     return response
 
 
@@ -269,7 +276,8 @@ class BatchCreateApi(ApiView):
             status=status.HTTP_202_ACCEPTED,
         )
         response["Location"] = reverse("api:batch-detail", args=[batch.pk], request=request)
-        return response
+        charged = sum(price_for(mode=job.mode) for job in summary["vectorizations"])
+        return _with_credit_headers(response, request, charged=charged)
 
 
 class BatchDetailApi(ApiView):

@@ -361,3 +361,27 @@ def test_it_creates_one_job_for_concurrent_duplicates(bench_dir, user):
     assert len(results) == 4
     assert set(results) <= {202, 409}
     assert 202 in results
+
+
+def test_it_charges_a_credit_per_production_job_and_says_so(api, bench_dir, user):
+    production = api.post(URL, {"image": _image(bench_dir)})
+    preview = api.post(URL, {"image": _image(bench_dir), "mode": "preview"})
+
+    assert (production["X-Credits-Charged"], production["X-Credits-Remaining"]) == ("1", "99")
+    assert (preview["X-Credits-Charged"], preview["X-Credits-Remaining"]) == ("0", "99")
+
+
+def test_it_refuses_a_job_without_credits_with_402_and_keeps_nothing(
+    api, bench_dir, user, media_root
+):
+    from payments.services import credits_book
+
+    credits_book(user=user, delta=-100, kind="staff", key="drain", reference="tests")
+
+    response = api.post(URL, {"image": _image(bench_dir)})
+
+    error = _assert_envelope(response, 402, "insufficient_credits")
+    assert error["details"] == {"needed": 1, "balance": 0}
+    assert Vectorization.objects.count() == 0
+    assert [path for path in media_root.rglob("*") if path.is_file()] == []
+    assert api.post(URL, {"image": _image(bench_dir), "mode": "preview"}).status_code == 202
