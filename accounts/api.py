@@ -9,7 +9,7 @@ from vectorcraft.api import ApiView
 class AccountApi(ApiView):
     """The signed-in account: e-mail, credit balance and this month's usage."""
 
-    class OutputSerializer(serializers.Serializer):
+    class AccountSerializer(serializers.Serializer):
         class UsageSerializer(serializers.Serializer):
             since = serializers.DateTimeField()
             jobs = serializers.IntegerField()
@@ -21,7 +21,7 @@ class AccountApi(ApiView):
         credits = serializers.IntegerField()
         usage = UsageSerializer()
 
-    @extend_schema(summary="Your account", responses={200: OutputSerializer})
+    @extend_schema(summary="Your account", responses={200: AccountSerializer})
     def get(self, request):
         summary = selectors.account_summary_for_user(user=request.user)
-        return Response(self.OutputSerializer(summary).data)
+        return Response(self.AccountSerializer(summary).data)

@@ -26,7 +26,10 @@ class ErrorEnvelopeSerializer(serializers.Serializer):
 
 
 # Service error codes that are not a plain 400.
-STATUS_BY_CODE = {"insufficient_credits": status.HTTP_402_PAYMENT_REQUIRED}
+STATUS_BY_CODE = {
+    "insufficient_credits": status.HTTP_402_PAYMENT_REQUIRED,
+    "pack_not_available": status.HTTP_404_NOT_FOUND,
+}
 
 
 def error_response(code: str, message: str, details: dict | None = None, *, status_code: int):

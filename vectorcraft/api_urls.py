@@ -4,6 +4,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from accounts.api import AccountApi
+from payments.api import CheckoutApi, CreditPackListApi
 from vectorcraft.api import api_not_found
 from vectorize import api
 
@@ -29,7 +30,9 @@ urlpatterns = [
         name="vectorization-rerun",
     ),
     path("batches/<str:batch_id>/", api.BatchDetailApi.as_view(), name="batch-detail"),
+    path("credit-packs/", CreditPackListApi.as_view(), name="credit-pack-list"),
+    path("credit-packs/<str:code>/checkout/", CheckoutApi.as_view(), name="credit-pack-checkout"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # Anything else under /api/v1/ is a 404 in the error envelope, never an HTML page.
-    re_path(r"^.*$", api_not_found, name="not-found"),
+    re_path(r"^[\s\S]*$", api_not_found, name="not-found"),
 ]
