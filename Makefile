@@ -37,11 +37,15 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python sy
 migrate: $(VENV)/.runtime-installed
 	$(BIN)/python manage.py migrate --noinput
 
+# Development plays PayPal locally unless told otherwise (settings refuse it in production).
+PAYPAL_SIMULATOR ?= 1
+
 run: migrate
 	@echo
 	@echo "  VectorCraft is starting at http://$(HOST):$(PORT)/  (web + Q cluster; Ctrl-C stops both)"
 	@echo
-	PATH="$(CURDIR)/$(BIN):$$PATH" HOST=$(HOST) $(BIN)/honcho start --port $(PORT) --procfile Procfile
+	PATH="$(CURDIR)/$(BIN):$$PATH" HOST=$(HOST) PAYPAL_SIMULATOR=$(PAYPAL_SIMULATOR) \
+	  $(BIN)/honcho start --port $(PORT) --procfile Procfile
 
 web: migrate
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
