@@ -1,6 +1,7 @@
 from django import forms
 
 from vectorize import engine
+from vectorize.models import Vectorization
 
 PRESET_CHOICES = [
     (name, f"{name.capitalize()}: {engine.PRESET_DESCRIPTIONS[name]}")
@@ -8,13 +9,37 @@ PRESET_CHOICES = [
 ]
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """One or several files (Django's documented pattern); cleaned to a list."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data]
+        return [single(data, initial)]
+
+
 class UploadForm(forms.Form):
-    # A plain FileField: the image itself is checked by the engine, in the service.
-    image = forms.FileField(
-        label="Image",
-        help_text="PNG, JPEG, WebP, GIF, BMP or TIFF.",
-        widget=forms.ClearableFileInput(
+    # Plain file fields: the images themselves are checked by the engine, in the service.
+    image = MultipleFileField(
+        label="Images",
+        help_text="PNG, JPEG, WebP, GIF, BMP or TIFF; one or several.",
+        widget=MultipleFileInput(
             attrs={"accept": "image/png,image/jpeg,image/webp,image/gif,image/bmp,image/tiff"}
         ),
     )
     preset = forms.ChoiceField(choices=PRESET_CHOICES, initial=engine.AUTO)
+
+
+class HistoryFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        choices=[("", "All"), *Vectorization.Status.choices], required=False, label="Show"
+    )

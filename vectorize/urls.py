@@ -5,6 +5,8 @@ from vectorize import views
 app_name = "vectorize"
 
 urlpatterns = [
+    path("upload/", views.upload, name="upload"),
+    path("history/", views.history, name="history"),
     path("<uuid:vectorization_id>/", views.detail, name="detail"),
     path("<uuid:vectorization_id>/status/", views.status, name="status"),
     path("<uuid:vectorization_id>/download/", views.download, name="download"),

@@ -10,15 +10,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from vectorcraft.errors import ApplicationError
 from vectorize import downloads, selectors, services
 from vectorize.engine import exports
-from vectorize.forms import UploadForm
+from vectorize.forms import HistoryFilterForm, UploadForm
 from vectorize.models import Vectorization
 
-JOBS_PER_PAGE = 10
-
-
-def _job_list_context(request) -> dict:
-    jobs = selectors.vectorization_list_for_user(user=request.user)
-    return {"page": Paginator(jobs, JOBS_PER_PAGE).get_page(request.GET.get("page"))}
+JOBS_PER_PAGE = 12
+RECENT_JOBS = 6
 
 
 @require_http_methods(["GET", "POST"])
@@ -27,24 +23,65 @@ def home(request):
         return render(request, "vectorize/landing.html")
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            job = services.vectorization_create(
-                owner=request.user,
-                upload=form.cleaned_data["image"],
-                preset=form.cleaned_data["preset"],
-            )
-        except ApplicationError as error:
-            form.add_error("image", error.message)
-        else:
-            return redirect("vectorize:detail", vectorization_id=job.pk)
+        # Without the page's script, the form posts here; each file is its own job.
+        jobs, refused = [], []
+        for upload in form.cleaned_data["image"]:
+            try:
+                jobs.append(
+                    services.vectorization_create(
+                        owner=request.user, upload=upload, preset=form.cleaned_data["preset"]
+                    )
+                )
+            except ApplicationError as error:
+                refused.append(f"{upload.name}: {error.message}")
+        for problem in refused:
+            form.add_error("image", problem)
+        if len(jobs) == 1 and not refused:
+            return redirect("vectorize:detail", vectorization_id=jobs[0].pk)
+        if jobs and not refused:
+            return redirect("vectorize:history")
+    recent = selectors.vectorization_list_for_user(user=request.user)[:RECENT_JOBS]
     return render(
         request,
         "vectorize/home.html",
         {
             "form": form,
             "max_upload_mb": settings.MAX_UPLOAD_BYTES // 1_048_576,
-            **_job_list_context(request),
+            "recent": recent,
         },
+    )
+
+
+@login_required
+@require_POST
+def upload(request):
+    """One file from the drop zone (the page's script): JSON in the shape of the status view."""
+    form = UploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        first = next(iter(form.errors.values()))[0]
+        return JsonResponse({"error": first}, status=400)
+    try:
+        job = services.vectorization_create(
+            owner=request.user,
+            upload=form.cleaned_data["image"][0],
+            preset=form.cleaned_data["preset"],
+        )
+    except ApplicationError as error:
+        return JsonResponse({"error": error.message, "code": error.code}, status=400)
+    return JsonResponse(_status_payload(job), status=201)
+
+
+@login_required
+@require_GET
+def history(request):
+    form = HistoryFilterForm(request.GET or None)
+    status_filter = form.cleaned_data.get("status") if form.is_valid() else ""
+    jobs = selectors.vectorization_list_for_user(user=request.user, status=status_filter or None)
+    page = Paginator(jobs, JOBS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "vectorize/history.html",
+        {"page": page, "filter_form": form, "status_filter": status_filter},
     )
 
 
@@ -57,12 +94,17 @@ def detail(request, vectorization_id):
 
 def _status_payload(job: Vectorization) -> dict:
     succeeded = job.status == Vectorization.Status.SUCCEEDED
+    failed = job.status == Vectorization.Status.FAILED
     return {
         "id": str(job.pk),
+        "filename": job.original_filename,
         "status": job.status,
         "status_display": job.get_status_display(),
         "finished": job.is_finished,
         "error": job.error_message,
+        "credit_returned": failed and job.mode == Vectorization.Mode.PRODUCTION,
+        "detail_url": reverse("vectorize:detail", args=[job.pk]),
+        "status_url": reverse("vectorize:status", args=[job.pk]),
         "used_preset": job.used_preset,
         "engine_ms": job.engine_ms,
         "output_bytes": job.output_bytes,
@@ -131,4 +173,4 @@ def delete(request, vectorization_id):
     name = job.original_filename
     services.vectorization_delete(vectorization=job)
     messages.success(request, f"Deleted {name} and its SVG.")
-    return redirect("home")
+    return redirect("vectorize:history")

@@ -4,12 +4,6 @@
   const card = document.getElementById("job");
   if (!card) return;
 
-  const form = card.querySelector("form[data-confirm]");
-  if (form) {
-    form.addEventListener("submit", function (event) {
-      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
-    });
-  }
   if (card.dataset.finished === "true") return;
 
   const statusUrl = card.dataset.statusUrl;

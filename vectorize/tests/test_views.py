@@ -47,7 +47,8 @@ def test_it_shows_a_bad_file_error_and_creates_nothing(client, user):
     assert response.status_code == 200
     assert response.context["form"].errors == {
         "image": [
-            "This file is not a supported image. Upload a PNG, JPEG, WebP, GIF, BMP or TIFF file."
+            "notes.png: This file is not a supported image. "
+            "Upload a PNG, JPEG, WebP, GIF, BMP or TIFF file."
         ]
     }
     assert Vectorization.objects.count() == 0
@@ -182,3 +183,57 @@ def test_it_refuses_an_unknown_download_format(client, user, bench_dir):
 
     assert response.status_code == 400
     assert response.content == b"Unknown format. Choose one of: svg, pdf, eps, png."
+
+
+def test_it_accepts_a_dropped_file_as_json(client, user, bench_dir):
+    client.force_login(user)
+
+    with (bench_dir / "logo_ruby.png").open("rb") as image:
+        response = client.post(reverse("vectorize:upload"), {"image": image, "preset": "logo"})
+
+    assert response.status_code == 201
+    body = response.json()
+    job = Vectorization.objects.get()
+    assert (body["id"], body["status"], body["filename"]) == (
+        str(job.pk),
+        "queued",
+        "logo_ruby.png",
+    )
+    assert body["status_url"] == reverse("vectorize:status", args=[job.pk])
+
+
+def test_it_answers_a_bad_dropped_file_in_plain_words(client, user):
+    client.force_login(user)
+    upload = SimpleUploadedFile("notes.png", b"not an image", content_type="image/png")
+
+    response = client.post(reverse("vectorize:upload"), {"image": upload, "preset": "auto"})
+
+    assert response.status_code == 400
+    assert response.json()["error"].startswith("This file is not a supported image.")
+    assert Vectorization.objects.count() == 0
+
+
+def test_it_converts_several_files_without_the_script(client, user, bench_dir):
+    client.force_login(user)
+    files = [(bench_dir / name).open("rb") for name in ("logo_ruby.png", "emoji_1F309.png")]
+
+    response = client.post("/", {"image": files, "preset": "auto"})
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("vectorize:history")
+    assert Vectorization.objects.count() == 2
+
+
+def test_it_filters_and_pages_the_history(client, user, bench_dir):
+    done = queued_job(user, bench_dir)
+    vectorization_process(str(done.pk))
+    queued_job(user, bench_dir, name="logo_ruby.png")
+    client.force_login(user)
+
+    everything = client.get(reverse("vectorize:history"))
+    succeeded = client.get(reverse("vectorize:history"), {"status": "succeeded"})
+    failed = client.get(reverse("vectorize:history"), {"status": "failed"})
+
+    assert len(everything.context["page"].object_list) == 2
+    assert [job.pk for job in succeeded.context["page"].object_list] == [done.pk]
+    assert b"No failed conversions." in failed.content
