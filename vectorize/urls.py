@@ -13,4 +13,5 @@ urlpatterns = [
     path("<uuid:vectorization_id>/preview.svg", views.preview, name="preview"),
     path("<uuid:vectorization_id>/original.png", views.original, name="original"),
     path("<uuid:vectorization_id>/delete/", views.delete, name="delete"),
+    path("<uuid:vectorization_id>/rerun/", views.rerun, name="rerun"),
 ]

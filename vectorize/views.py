@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from vectorcraft.errors import ApplicationError
 from vectorize import downloads, selectors, services
 from vectorize.engine import exports
-from vectorize.forms import HistoryFilterForm, UploadForm
+from vectorize.forms import HistoryFilterForm, RerunForm, UploadForm
 from vectorize.models import Vectorization
 
 JOBS_PER_PAGE = 12
@@ -89,7 +89,39 @@ def history(request):
 @require_GET
 def detail(request, vectorization_id):
     job = selectors.vectorization_get_for_user(user=request.user, vectorization_id=vectorization_id)
-    return render(request, "vectorize/detail.html", {"job": job, "status": _status_payload(job)})
+    rerun_form = RerunForm(
+        initial={"preset": job.used_preset or job.preset},
+        parameters=job.parameters or None,
+    )
+    return render(
+        request,
+        "vectorize/detail.html",
+        {"job": job, "status": _status_payload(job), "rerun_form": rerun_form},
+    )
+
+
+@login_required
+@require_POST
+def rerun(request, vectorization_id):
+    job = selectors.vectorization_get_for_user(user=request.user, vectorization_id=vectorization_id)
+    form = RerunForm(request.POST, parameters=job.parameters or None)
+    if form.is_valid():
+        preset, overrides = form.settings()
+        try:
+            new_job = services.vectorization_rerun(
+                vectorization=job, preset=preset, options=overrides
+            )
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            return redirect("vectorize:detail", vectorization_id=new_job.pk)
+    else:
+        messages.error(
+            request,
+            "Those settings are not valid: "
+            + "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items()),
+        )
+    return redirect("vectorize:detail", vectorization_id=job.pk)
 
 
 def _status_payload(job: Vectorization) -> dict:

@@ -19,15 +19,17 @@
     const status = el("job-status");
     status.textContent = job.status_display;
     status.className = "status status-" + job.status;
+    if (job.finished) el("job-spinner").hidden = true;
     if (job.status === "failed") {
       el("job-placeholder").hidden = true;
-      el("job-error").textContent = job.error;
+      el("job-error").textContent = job.error + (job.credit_returned ? " Your credit was given back." : "");
       el("job-error").hidden = false;
     }
     if (job.preview_url) {
       const preview = el("job-preview");
       preview.src = job.preview_url;
       preview.hidden = false;
+      el("slider-svg").src = job.preview_url;
       el("job-placeholder").hidden = true;
       el("job-download").href = job.download_url;
       card.querySelectorAll("a[data-format]").forEach(function (link) {

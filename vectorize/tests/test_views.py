@@ -237,3 +237,48 @@ def test_it_filters_and_pages_the_history(client, user, bench_dir):
     assert len(everything.context["page"].object_list) == 2
     assert [job.pk for job in succeeded.context["page"].object_list] == [done.pk]
     assert b"No failed conversions." in failed.content
+
+
+def test_it_reruns_with_other_settings_from_the_result_page(client, user, bench_dir):
+    job = queued_job(user, bench_dir)
+    vectorization_process(str(job.pk))
+    client.force_login(user)
+
+    response = client.post(
+        reverse("vectorize:rerun", args=[job.pk]),
+        {
+            "preset": "poster",
+            "path_mode": "polygon",
+            "max_colors": "6",
+            "advanced": "on",
+            "filter_speckle": "9",
+            "color_precision": "5",
+            "layer_difference": "20",
+            "corner_threshold": "50",
+            "path_precision": "1",
+        },
+    )
+
+    rerun = Vectorization.objects.exclude(pk=job.pk).get()
+    assert response["Location"] == reverse("vectorize:detail", args=[rerun.pk])
+    assert (rerun.rerun_of_id, rerun.preset) == (job.pk, "poster")
+    assert rerun.options == {
+        "mode": "polygon",
+        "max_colors": 6,
+        "filter_speckle": 9,
+        "color_precision": 5,
+        "layer_difference": 20,
+        "corner_threshold": 50,
+        "path_precision": 1,
+    }
+
+
+def test_it_ignores_the_sliders_unless_switched_on(client, user, bench_dir):
+    job = queued_job(user, bench_dir)
+    client.force_login(user)
+
+    client.post(
+        reverse("vectorize:rerun", args=[job.pk]), {"preset": "logo", "filter_speckle": "99"}
+    )
+
+    assert Vectorization.objects.exclude(pk=job.pk).get().options == {}
