@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from payments.selectors import credit_packs_available
 from vectorcraft.errors import ApplicationError
 from vectorize import downloads, selectors, services
 from vectorize.engine import exports
@@ -20,7 +21,15 @@ RECENT_JOBS = 6
 @require_http_methods(["GET", "POST"])
 def home(request):
     if not request.user.is_authenticated:
-        return render(request, "vectorize/landing.html")
+        return render(
+            request,
+            "vectorize/landing.html",
+            {
+                "packs": credit_packs_available(),
+                "signup_credits": settings.SIGNUP_CREDITS,
+                "monthly_credits": settings.MONTHLY_FREE_CREDITS,
+            },
+        )
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         # Without the page's script, the form posts here; each file is its own job.
