@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format migrate superuser worker web bench system-deps clean-venv help
+.PHONY: run test lint format migrate superuser worker web bench system-deps browser-deps clean-venv help
 
 help:
 	@echo "make run        install, migrate and start the web server and a Q cluster"
@@ -18,19 +18,26 @@ help:
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
 # CairoSVG (PDF and EPS exports) needs the cairo library from the system.
 system-deps:
 	@ldconfig -p | grep -q 'libcairo.so.2' || { \
 	  echo "Installing libcairo2 (needed for PDF/EPS exports)"; \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq libcairo2; \
-	  else sudo apt-get update -qq && sudo apt-get install -y -qq libcairo2; fi; }
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libcairo2; }
+
+# The browser tests drive Debian's Chromium (Playwright never downloads a browser here).
+browser-deps:
+	@[ -x /usr/bin/chromium ] || { \
+	  echo "Installing chromium (needed by the browser tests)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
 
 # Stamp files: reinstall only when a requirements file changes.
 $(VENV)/.runtime-installed: requirements.txt | $(BIN)/python system-deps
 	$(BIN)/pip install --quiet -r requirements.txt
 	@touch $@
 
-$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python system-deps
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python system-deps browser-deps
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	@touch $@ $(VENV)/.runtime-installed
 
@@ -64,7 +71,7 @@ format: $(VENV)/.dev-installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: lint
+test: lint browser-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.runtime-installed

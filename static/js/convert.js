@@ -120,6 +120,8 @@
   }
 
   function send(files) {
+    const empty = document.querySelector(".empty");
+    if (files.length && empty) empty.hidden = true; // "nothing here yet" is no longer true
     Array.from(files).forEach(upload);
   }
 

@@ -1,0 +1,143 @@
+"""The website in a real browser (Debian's Chromium driven by Playwright) against a live server
+with a real Q cluster. Screenshots of each page go to test-artifacts/ (not committed)."""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from django.core import mail
+from playwright.sync_api import expect, sync_playwright
+
+from vectorize.models import Vectorization
+
+pytestmark = [pytest.mark.browser, pytest.mark.cluster]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PASSWORD = "a long passphrase 7"
+
+
+@pytest.fixture
+def page(live_server, qcluster, settings):
+    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
+    # plain synchronous code all the same.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(
+            viewport={"width": 1200, "height": 900}, accept_downloads=True
+        )
+        page = context.new_page()
+        page.console_errors = []
+        page.on(
+            "console",
+            lambda message: message.type == "error" and page.console_errors.append(message.text),
+        )
+        page.set_default_timeout(30_000)
+        page.base = live_server.url
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+def shot(page, name):
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def sign_up(page, email):
+    page.goto(page.base + "/")
+    shot(page, "01-landing")
+    page.get_by_role("link", name="Create a free account").click()
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password1]", PASSWORD)
+    page.fill("input[name=password2]", PASSWORD)
+    page.get_by_role("button", name="Sign Up").click()
+    expect(page.get_by_role("heading", name="Verify Your Email Address")).to_be_visible()
+    link = re.search(r"http://\S+/accounts/confirm-email/[^\s<\"]+", mail.outbox[-1].body).group(0)
+    page.goto(link)
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.locator("#dropzone")).to_be_visible()
+    page.wait_for_load_state("load")  # the page's script listens for chosen files from then on
+
+
+def test_it_takes_a_new_user_from_sign_up_to_download(page, bench_dir, tmp_path):
+    sign_up(page, "browser@example.com")
+    shot(page, "02-convert-empty")
+
+    page.select_option("#id_preset", "auto")
+    page.set_input_files(
+        "#id_image", [str(bench_dir / "emoji_1F309.png"), str(bench_dir / "logo_ruby.png")]
+    )
+    cards = page.locator("#uploads .job-card")
+    expect(cards).to_have_count(2)
+    expect(page.locator("#uploads .status-succeeded")).to_have_count(2, timeout=60_000)
+    shot(page, "03-convert-done")
+
+    page.locator("#uploads a.job-name", has_text="emoji_1F309.png").click()
+    expect(page.locator("#job-status")).to_have_text("Succeeded")
+    expect(page.locator("[data-metric=similarity]")).to_contain_text("%")
+    shot(page, "04-result")
+    page.get_by_role("tab", name="Slider").click()
+    expect(page.locator("#compare-slider")).to_be_visible()
+    page.get_by_role("button", name="Zoom in").click()
+    expect(page.locator("#zoom-level")).to_have_text("150%")
+    shot(page, "05-result-slider")
+
+    first_url = page.url
+    page.select_option("#id_preset", "poster")
+    page.get_by_role("button", name="Trace again").click()
+    expect(page).not_to_have_url(first_url)
+    expect(page.locator("#job-status")).to_have_text("Succeeded", timeout=60_000)
+    expect(page.locator("#job-meta")).to_contain_text("preset poster")
+
+    with page.expect_download() as svg_download:
+        page.locator("#job-download").click()
+    assert svg_download.value.suggested_filename == "emoji_1F309.svg"
+    assert Path(svg_download.value.path()).read_text().startswith("<svg")
+    with page.expect_download() as pdf_download:
+        page.locator("a[data-format=pdf]").click()
+    assert Path(pdf_download.value.path()).read_bytes().startswith(b"%PDF-")
+
+    page.get_by_role("link", name="History").click()
+    expect(page.locator(".cards .job-card")).to_have_count(3)
+    shot(page, "06-history")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator(".job-card", has_text="logo_ruby.png").get_by_role("button").click()
+    expect(page.locator(".cards .job-card")).to_have_count(2)
+    assert Vectorization.objects.count() == 2
+    assert page.console_errors == []
+
+
+def test_it_shows_why_an_invalid_file_was_refused(page, tmp_path):
+    sign_up(page, "refused@example.com")
+    not_an_image = tmp_path / "notes.png"
+    not_an_image.write_text("these are notes, not a picture")
+
+    page.set_input_files("#id_image", str(not_an_image))
+
+    card = page.locator("#uploads .job-card")
+    expect(card).to_contain_text("This file is not a supported image.")
+    expect(card.locator(".status")).to_have_text("Not accepted")
+    shot(page, "07-refused")
+    assert Vectorization.objects.count() == 0
+
+
+def test_it_fits_a_phone_screen(page):
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(page.base + "/")
+
+    width = page.evaluate("document.documentElement.scrollWidth")
+    shot(page, "08-landing-phone")
+    assert width <= 390
