@@ -290,6 +290,11 @@ MAX_IMAGE_PIXELS = env.int("MAX_IMAGE_PIXELS", default=40_000_000)
 # tried before it is marked failed.
 JOB_TIMEOUT = env.int("JOB_TIMEOUT", default=300)
 JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", default=2)
+# Uploads and results older than this many days are deleted from storage (rows stay).
+RETENTION_DAYS = env.int("RETENTION_DAYS", default=30)
+# The reaper takes over jobs that nobody finished: running longer than the time limit plus this
+# grace, or queued this long without being picked up.
+REAPER_GRACE_SECONDS = env.int("REAPER_GRACE_SECONDS", default=120)
 
 # --- Q cluster (django-q2) -------------------------------------------------------------------
 Q_CLUSTER = {

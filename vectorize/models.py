@@ -95,6 +95,12 @@ class Vectorization(models.Model):
     output_file = models.FileField(upload_to=output_upload_to, max_length=255, blank=True)
     output_bytes = models.PositiveBigIntegerField(null=True, blank=True)
     metrics = models.JSONField(default=dict, blank=True)
+    enqueued_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the job was last handed to the queue."
+    )
+    files_deleted_at = models.DateTimeField(
+        null=True, blank=True, help_text="When retention removed the files (the row stays)."
+    )
 
     class Meta:
         ordering = ["-created_at"]

@@ -1,8 +1,10 @@
 """Q cluster tasks: ids in, services do the work."""
 
+from django.utils import timezone
 from django_q.tasks import async_task
 
 from vectorize import services
+from vectorize.models import Vectorization
 
 
 def vectorization_process(vectorization_id: str) -> str | None:
@@ -12,9 +14,21 @@ def vectorization_process(vectorization_id: str) -> str | None:
 
 def vectorization_enqueue(vectorization_id) -> str:
     """Queue a job for the cluster: from transaction.on_commit, once the row exists."""
-    return async_task(
+    task_id = async_task(
         "vectorize.tasks.vectorization_process",
         str(vectorization_id),
         task_name=f"vectorize-{vectorization_id}",
         group="vectorize",
     )
+    Vectorization.objects.filter(pk=vectorization_id).update(enqueued_at=timezone.now())
+    return task_id
+
+
+def vectorizations_reap() -> dict:
+    """Q schedule, every minute: take over jobs a dead worker or a lost message left behind."""
+    return services.vectorizations_reap()
+
+
+def vectorizations_expire_files() -> int:
+    """Q schedule, daily: delete files past the retention period (rows and metrics stay)."""
+    return services.vectorizations_expire_files()

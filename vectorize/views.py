@@ -90,7 +90,12 @@ def history(request):
     return render(
         request,
         "vectorize/history.html",
-        {"page": page, "filter_form": form, "status_filter": status_filter},
+        {
+            "page": page,
+            "filter_form": form,
+            "status_filter": status_filter,
+            "retention_days": settings.RETENTION_DAYS,
+        },
     )
 
 
@@ -105,7 +110,12 @@ def detail(request, vectorization_id):
     return render(
         request,
         "vectorize/detail.html",
-        {"job": job, "status": _status_payload(job), "rerun_form": rerun_form},
+        {
+            "job": job,
+            "status": _status_payload(job),
+            "rerun_form": rerun_form,
+            "retention_days": settings.RETENTION_DAYS,
+        },
     )
 
 
@@ -202,6 +212,8 @@ def preview(request, vectorization_id):
 @require_GET
 def original(request, vectorization_id):
     job = selectors.vectorization_get_for_user(user=request.user, vectorization_id=vectorization_id)
+    if not job.input_file:
+        raise Http404("The files of this conversion were deleted.")
     return downloads.file_response(
         job.input_file, content_type="image/png", filename=f"{job.pk}.png", attachment=False
     )
