@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularSwaggerView
 
+from dashboard import health
 from vectorize import views as vectorize_views
 
 # The admin has no login form of its own: it sends people to the allauth login, which is
@@ -18,4 +19,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="api-docs"),
     path("api/auth/", include("rest_framework.urls")),
     path("admin/", admin.site.urls),
+    path("health/live", health.live, name="health-live"),
+    path("health/ready", health.ReadinessView.as_view(), name="health-ready"),
 ]

@@ -1,0 +1,79 @@
+"""Health checks for load balancers, on django-health-check: /health/live and /health/ready."""
+
+import dataclasses
+
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django_q.brokers import get_broker
+from django_q.status import Stat
+from health_check.base import HealthCheck
+from health_check.checks import Cache, Database
+from health_check.exceptions import ServiceUnavailable
+from health_check.views import HealthCheckView
+
+
+@dataclasses.dataclass
+class Broker(HealthCheck):
+    """The Q cluster's broker answers (the database for the ORM broker, or Redis)."""
+
+    def run(self):
+        try:
+            broker = get_broker()
+            broker.ping()
+            broker.queue_size()
+        except Exception as error:
+            raise ServiceUnavailable("The task broker cannot be reached.") from error
+
+
+@dataclasses.dataclass
+class Cluster(HealthCheck):
+    """At least one Q cluster has reported in recently (its status expires when it stops)."""
+
+    def run(self):
+        try:
+            clusters = Stat.get_all()
+        except Exception as error:
+            raise ServiceUnavailable("The cluster status cannot be read.") from error
+        if not clusters:
+            raise ServiceUnavailable("No Q cluster has been seen recently.")
+
+
+CHECK_NAMES = {Database: "database", Cache: "cache", Broker: "broker", Cluster: "cluster"}
+
+
+class ReadinessView(HealthCheckView):
+    """django-health-check's view with VectorCraft's checks, always answering JSON:
+    {"status": "ok" | "unavailable", "checks": {"database": {"status": "ok"}, ...}}, 200 or 503.
+    Messages name the part that failed, never a host, password or key."""
+
+    checks = (Database, Cache, Broker, Cluster)
+
+    def _json(self):
+        checks = {
+            CHECK_NAMES.get(type(result.check), type(result.check).__name__.lower()): (
+                {"status": "ok"}
+                if not result.error
+                else {"status": "unavailable", "message": str(result.error)}
+            )
+            for result in self.results
+        }
+        healthy = all(item["status"] == "ok" for item in checks.values())
+        return JsonResponse(
+            {"status": "ok" if healthy else "unavailable", "checks": checks},
+            status=200 if healthy else 503,
+        )
+
+    def render_to_response_json(self, status):
+        return self._json()
+
+    def render_to_response(self, context, **response_kwargs):
+        return self._json()
+
+    def render_to_response_text(self, status):
+        return self._json()
+
+
+@never_cache
+def live(request):
+    """The process answers: nothing else is checked."""
+    return JsonResponse({"status": "ok"})

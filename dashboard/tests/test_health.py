@@ -1,0 +1,111 @@
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.core.cache import caches
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_it_says_the_process_is_alive(client):
+    response = client.get("/health/live")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.cluster
+def test_it_is_ready_with_database_cache_broker_and_a_cluster(client, qcluster):
+    from vectorize.tests.helpers import wait_for
+
+    response = wait_for(
+        lambda: (r := client.get("/health/ready")).status_code == 200 and r,
+        timeout=30,
+        message="the cluster never showed up as ready",
+    )
+
+    assert response.json() == {
+        "status": "ok",
+        "checks": {name: {"status": "ok"} for name in ("database", "cache", "broker", "cluster")},
+    }
+
+
+@pytest.mark.django_db
+def test_it_is_not_ready_without_a_cluster(client):
+    body = client.get("/health/ready").json()
+
+    assert body["status"] == "unavailable"
+    assert body["checks"]["cluster"]["status"] == "unavailable"
+    assert body["checks"]["database"] == {"status": "ok"}
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_it_reports_a_stopped_redis_as_not_ready(client, settings, tmp_path):
+    server = shutil.which("redis-server")
+    assert server, "redis-server is needed for this test"
+    port = _free_port()
+    redis = subprocess.Popen(
+        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(0.5)
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "django_redis.cache.RedisCache",
+                "LOCATION": f"redis://127.0.0.1:{port}/0",
+                "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
+            }
+        }
+        assert client.get("/health/ready").json()["checks"]["cache"] == {"status": "ok"}
+    finally:
+        redis.terminate()
+        redis.wait(10)
+
+    response = client.get("/health/ready")
+    caches["default"].close()
+
+    assert response.status_code == 503
+    body = response.json()
+    assert body["checks"]["cache"]["status"] == "unavailable"
+    assert str(port) not in json.dumps(body)  # no connection details in the output
+
+
+def test_it_reports_a_stopped_database_as_not_ready():
+    # A separate process whose database is a PostgreSQL port nothing listens on.
+    code = (
+        "import json; from django.test import Client; r = Client().get('/health/ready'); "
+        "print(json.dumps({'status': r.status_code, 'body': r.json()}))"
+    )
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://vectorcraft:secret@127.0.0.1:{_free_port()}/vectorcraft",
+        "REDIS_URL": "",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    assert answer["status"] == 503
+    assert answer["body"]["checks"]["database"]["status"] == "unavailable"
+    assert "secret" not in result.stdout
