@@ -1,5 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
 from accounts.models import ApiKey, User
@@ -23,6 +25,13 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = [
         (None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]}),
     ]
+    actions = ["grant_credits"]
+
+    @admin.action(description="Grant or remove credits (with a reason)")
+    def grant_credits(self, request, queryset):
+        user = queryset.first()
+        url = reverse("admin:payments_creditentry_adjust")
+        return HttpResponseRedirect(f"{url}?email={user.email}")
 
 
 @admin.register(ApiKey)

@@ -74,7 +74,7 @@ class CreditEntryAdmin(admin.ModelAdmin):
         return [path("adjust/", adjust, name="payments_creditentry_adjust"), *super().get_urls()]
 
     def adjust_view(self, request):
-        form = AdjustmentForm(request.POST or None)
+        form = AdjustmentForm(request.POST or None, initial={"email": request.GET.get("email", "")})
         if request.method == "POST" and form.is_valid():
             user = User.objects.filter(email__iexact=form.cleaned_data["email"]).first()
             if user is None:

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "vectorcraft.logging.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -266,6 +267,14 @@ PAYPAL_TEST = env.bool("PAYPAL_TEST", default=not PRODUCTION)
 # Seconds the IPN postback to PayPal may take before the IPN is refused with 503 (PayPal retries).
 PAYPAL_POSTBACK_TIMEOUT = env.float("PAYPAL_POSTBACK_TIMEOUT", default=5)
 
+# --- Monitoring --------------------------------------------------------------------------------
+# Bearer token for Prometheus at /metrics (staff logins work too); empty: staff only.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Alerts (mailed to ADMINS once per incident, and again on recovery).
+ALERT_FAILURE_RATE = env.float("ALERT_FAILURE_RATE", default=0.5)
+ALERT_MIN_JOBS = env.int("ALERT_MIN_JOBS", default=5)
+ALERT_QUEUE_AGE_SECONDS = env.int("ALERT_QUEUE_AGE_SECONDS", default=600)
+
 # --- Internationalisation --------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -335,13 +344,31 @@ if PRODUCTION:
 
 # --- Logging ---------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# JSON lines in production (python-json-logger), readable lines in development; both carry the
+# request id and, in tasks, the job id.
+LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"context": {"()": "vectorcraft.logging.ContextFilter"}},
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "plain": {
+            "format": "%(asctime)s %(levelname)s %(name)s [req %(request_id)s job %(job_id)s]: "
+            "%(message)s"
+        },
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(job_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},

@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularSwaggerView
 
-from dashboard import health
+from dashboard import health, metrics
 from vectorize import views as vectorize_views
 
 # The admin has no login form of its own: it sends people to the allauth login, which is
@@ -20,5 +20,7 @@ urlpatterns = [
     path("api/auth/", include("rest_framework.urls")),
     path("admin/", admin.site.urls),
     path("health/live", health.live, name="health-live"),
+    path("metrics", metrics.metrics_view, name="metrics"),
+    path("dashboard/", include("dashboard.urls")),
     path("health/ready", health.ReadinessView.as_view(), name="health-ready"),
 ]

@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from payments.services import credits_refund_for_job
+from vectorize import services
 from vectorize.models import Vectorization
 
 
@@ -56,6 +58,18 @@ class VectorizationAdmin(admin.ModelAdmin):
             },
         ),
     ]
+
+    actions = ["requeue", "refund"]
+
+    @admin.action(description="Send the selected jobs through the queue again")
+    def requeue(self, request, queryset):
+        done = sum(services.vectorization_requeue(vectorization=job) for job in queryset)
+        self.message_user(request, f"Re-queued {done} job(s); finished ones were left alone.")
+
+    @admin.action(description="Refund the selected jobs' credits (once per job)")
+    def refund(self, request, queryset):
+        refunds = [credits_refund_for_job(job=job) for job in queryset]
+        self.message_user(request, f"{sum(1 for entry in refunds if entry)} job(s) refunded.")
 
     def get_readonly_fields(self, request, obj=None):
         # Jobs change only through the services: every field is read-only here.

@@ -3,12 +3,17 @@
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from vectorcraft.logging import job_id
 from vectorize import services
 from vectorize.models import Vectorization
 
 
 def vectorization_process(vectorization_id: str) -> str | None:
-    job = services.vectorization_run(vectorization_id=vectorization_id)
+    token = job_id.set(str(vectorization_id))  # every log line of this task names the job
+    try:
+        job = services.vectorization_run(vectorization_id=vectorization_id)
+    finally:
+        job_id.reset(token)
     return job.status if job else None
 
 

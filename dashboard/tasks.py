@@ -1,0 +1,6 @@
+from dashboard import services
+
+
+def alerts_check() -> dict:
+    """Q schedule, every minute."""
+    return services.alerts_check()
