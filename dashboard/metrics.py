@@ -1,6 +1,7 @@
 """Prometheus metrics at /metrics, for a scraper with METRICS_TOKEN or a staff login."""
 
 import hmac
+import logging
 
 from django.conf import settings
 from django.core.cache import cache
@@ -14,6 +15,7 @@ from payments.models import CreditEntry
 from vectorize.models import Vectorization
 
 HTTP_CLASSES = ("2xx", "3xx", "4xx", "5xx")
+logger = logging.getLogger(__name__)
 
 
 def http_counter_key(code_class: str) -> str:
@@ -21,13 +23,18 @@ def http_counter_key(code_class: str) -> str:
 
 
 def count_response(status_code: int) -> None:
-    """Count a response by class in the shared cache, so every web process adds to one total."""
+    """Count a response by class in the shared cache, so every web process adds to one total.
+
+    Counting never fails a request: with the cache down, the response goes out uncounted."""
     key = http_counter_key(f"{status_code // 100}xx")
     try:
-        cache.incr(key)
-    except ValueError:
-        cache.add(key, 0, timeout=None)
-        cache.incr(key)
+        try:
+            cache.incr(key)
+        except ValueError:  # the first response of its class
+            cache.add(key, 0, timeout=None)
+            cache.incr(key)
+    except Exception:  # the cache is down: /health/ready reports that
+        logger.debug("response not counted: cache unavailable")
 
 
 class VectorCraftCollector:

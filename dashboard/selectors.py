@@ -3,6 +3,7 @@
 import shutil
 from collections import Counter
 from datetime import timedelta
+from pathlib import Path
 from statistics import quantiles
 
 from django.conf import settings
@@ -61,7 +62,10 @@ def cluster_state() -> list[dict]:
 
 
 def storage_state() -> dict:
-    usage = shutil.disk_usage(settings.MEDIA_ROOT)
+    folder = Path(settings.MEDIA_ROOT)
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent  # before the first upload, the disk it will be on
+    usage = shutil.disk_usage(folder)
     return {"free_bytes": usage.free, "total_bytes": usage.total}
 
 

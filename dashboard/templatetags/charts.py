@@ -17,14 +17,13 @@ def bar_chart(points, title, width=640, height=160):
     bar = (width - gap * len(points)) / len(points)
     bars = format_html_join(
         "",
-        '<rect x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}" class="chart-bar">'
-        "<title>{}: {}</title></rect>",
+        '<rect x="{}" y="{}" width="{}" height="{}" class="chart-bar"><title>{}: {}</title></rect>',
         (
             (
-                index * (bar + gap),
-                height - 16 - (value / top) * (height - 24),
-                bar,
-                (value / top) * (height - 24),
+                f"{index * (bar + gap):.1f}",
+                f"{height - 16 - (value / top) * (height - 24):.1f}",
+                f"{bar:.1f}",
+                f"{(value / top) * (height - 24):.1f}",
                 label,
                 value,
             )
