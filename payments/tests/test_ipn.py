@@ -1,15 +1,14 @@
 import socket
-import threading
 import time
 
 import pytest
-from django.db import connection
 from django.test import Client
 from paypal.standard.ipn.models import PayPalIPN
 
 from payments.models import CreditEntry, Order
 from payments.selectors import balance_for_user
 from payments.tests.factories import ipn_body, order_for
+from vectorize.tests.helpers import run_together
 
 pytestmark = pytest.mark.django_db
 IPN_URL = "/credits/paypal/ipn/"
@@ -75,19 +74,8 @@ def test_it_credits_the_same_ipn_sent_three_times_once(client, user, paypal_answ
 def test_it_credits_concurrent_duplicates_once(user, paypal_answers):
     order = order_for(user)
     before = balance_for_user(user=user)
-    start = threading.Barrier(3)
-    codes = []
 
-    def deliver():
-        start.wait()
-        codes.append(_send(Client(), ipn_body(order)).status_code)
-        connection.close()
-
-    threads = [threading.Thread(target=deliver) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    codes = run_together(lambda: _send(Client(), ipn_body(order)).status_code, 3)
 
     assert codes == [200, 200, 200]
     assert _purchases(user).count() == 1

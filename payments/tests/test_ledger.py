@@ -1,9 +1,6 @@
-import threading
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
-from django.db import connection
 
 from accounts.models import User
 from payments import services
@@ -15,6 +12,7 @@ from vectorize import services as vectorize_services
 from vectorize.models import Vectorization
 from vectorize.tasks import vectorization_process
 from vectorize.tests.factories import queued_job
+from vectorize.tests.helpers import run_together
 
 pytestmark = pytest.mark.django_db
 
@@ -87,26 +85,17 @@ def test_it_accepts_exactly_one_of_two_concurrent_jobs_with_credit_for_one(bench
     user = User.objects.create_user(email="race@example.com", password="x")
     services.credits_book(user=user, delta=1, kind="staff", key="one-credit")
     data = (bench_dir / "logo_ruby.png").read_bytes()
-    start = threading.Barrier(2)
-    outcomes = []
 
     def submit():
-        start.wait()
         try:
             vectorize_services.vectorization_create(
                 owner=user, upload=SimpleUploadedFile("a.png", data), enqueue=False
             )
-            outcomes.append("accepted")
         except ApplicationError as error:
-            outcomes.append(error.code)
-        finally:
-            connection.close()
+            return error.code
+        return "accepted"
 
-    threads = [threading.Thread(target=submit) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = run_together(submit, 2)
 
     assert sorted(outcomes) == ["accepted", "insufficient_credits"]
     assert balance_for_user(user=user) == 0

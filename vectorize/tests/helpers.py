@@ -2,6 +2,7 @@
 
 import io
 import struct
+import threading
 import time
 import zlib
 
@@ -63,3 +64,27 @@ def wait_for(predicate, *, timeout: float, interval: float = 0.2, message: str =
             return value
         time.sleep(interval)
     pytest.fail(message or f"condition not met within {timeout} s")
+
+
+def run_together(action, times: int) -> list:
+    """Call `action` from `times` threads released at the same moment; return their results.
+
+    Each thread closes its own database connection, as a web worker's request would."""
+    from django.db import connection
+
+    barrier = threading.Barrier(times)
+    results = []
+
+    def run():
+        barrier.wait()
+        try:
+            results.append(action())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(times)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results

@@ -1,16 +1,14 @@
-import threading
 import uuid
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 from rest_framework.test import APIClient
 
 from accounts import services as account_services
 from vectorize.models import Batch, IdempotentRequest, Vectorization
 from vectorize.tasks import vectorization_process
 from vectorize.tests.factories import queued_job
-from vectorize.tests.helpers import bomb_png
+from vectorize.tests.helpers import bomb_png, run_together
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/vectorizations/"
@@ -340,21 +338,15 @@ def test_it_allows_configured_origins_only(api, settings):
 @pytest.mark.django_db(transaction=True)
 def test_it_creates_one_job_for_concurrent_duplicates(bench_dir, user):
     _, secret = account_services.api_key_create(user=user, name="race")
-    results = []
 
     def send():
         client = APIClient()
         client.credentials(HTTP_X_API_KEY=secret)
-        results.append(
-            client.post(URL, {"image": _image(bench_dir)}, HTTP_IDEMPOTENCY_KEY="same").status_code
-        )
-        connection.close()
+        return client.post(
+            URL, {"image": _image(bench_dir)}, HTTP_IDEMPOTENCY_KEY="same"
+        ).status_code
 
-    threads = [threading.Thread(target=send) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = run_together(send, 4)
 
     # Exactly one job; the others were either refused as in flight or given the first answer.
     assert Vectorization.objects.count() == 1
