@@ -23,7 +23,8 @@ def http_counter_key(code_class: str) -> str:
 
 
 def count_response(status_code: int) -> None:
-    """Count a response by class in the shared cache, so every web process adds to one total.
+    """Count a response by class in the shared cache, so every web process adds to one total
+    (called by dashboard.middleware.ResponseCountMiddleware).
 
     Counting never fails a request: with the cache down, the response goes out uncounted."""
     key = http_counter_key(f"{status_code // 100}xx")

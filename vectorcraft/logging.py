@@ -16,8 +16,7 @@ class ContextFilter(logging.Filter):
 
 
 class RequestIdMiddleware:
-    """Takes X-Request-ID from the proxy (or makes one), logs with it and sends it back; counts
-    responses for /metrics."""
+    """Takes X-Request-ID from the proxy (or makes one), logs with it and sends it back."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -31,7 +30,4 @@ class RequestIdMiddleware:
         finally:
             request_id.reset(token)
         response["X-Request-ID"] = value
-        from dashboard.metrics import count_response
-
-        count_response(response.status_code)
         return response
