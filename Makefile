@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format migrate superuser worker web bench system-deps browser-deps clean-venv help
+.PHONY: run test lint format migrate superuser worker web bench deploy-check system-deps browser-deps clean-venv help
 
 help:
 	@echo "make run        install, migrate and start the web server and a Q cluster"
@@ -14,6 +14,7 @@ help:
 	@echo "make format     apply ruff's fixes and formatting"
 	@echo "make superuser  create a staff account (Django's createsuperuser)"
 	@echo "make bench      engine benchmark on ../shared/bench; writes docs/BENCHMARKS.md"
+	@echo "make deploy-check  Django's deployment checks with the production variables you set"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -76,6 +77,10 @@ test: lint browser-deps
 
 bench: $(VENV)/.runtime-installed
 	$(BIN)/python manage.py bench_engine
+
+# Run with the production environment set (docs/DEPLOY.md); CI runs it with example values.
+deploy-check: $(VENV)/.runtime-installed
+	DJANGO_ENV=production $(BIN)/python manage.py check --deploy --fail-level WARNING
 
 clean-venv:
 	rm -rf $(VENV)

@@ -3,9 +3,9 @@
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
+import uuid
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import default as default_policy
@@ -17,6 +17,9 @@ from aiosmtpd.controller import Controller
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+
+from vectorcraft.config import s3_media_storage
+from vectorize.tests.helpers import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parent
 BENCH_DIR = Path(os.environ.get("BENCH_DIR", ROOT.parent / "shared" / "bench" / "public"))
@@ -159,9 +162,7 @@ class _Inbox:
 @pytest.fixture
 def smtp_inbox(settings):
     """A real SMTP server on localhost; Django sends mail to it over SMTP."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     inbox = _Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
@@ -173,3 +174,69 @@ def smtp_inbox(settings):
         yield inbox
     finally:
         controller.stop()
+
+
+S3_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "vectorcraft-tests",
+    "AWS_SECRET_ACCESS_KEY": "vectorcraft-tests-secret",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """moto's standalone S3 server on localhost: a real S3 API over HTTP, for the whole session."""
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("moto") / "moto.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_for_port(port, process=process)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+@pytest.fixture
+def s3_bucket(s3_server, monkeypatch):
+    """A new bucket on the S3 server; returns (boto3 client, bucket name, environment)."""
+    import boto3
+
+    for name, value in S3_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    client = boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1")
+    bucket = f"vectorcraft-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(Bucket=bucket)
+    environment = {
+        **S3_CREDENTIALS,
+        "MEDIA_STORAGE": "s3",
+        "S3_BUCKET": bucket,
+        "S3_ENDPOINT_URL": s3_server,
+        "S3_ADDRESSING_STYLE": "path",
+    }
+    return client, bucket, environment
+
+
+def bucket_keys(client, bucket: str) -> list[str]:
+    listing = client.list_objects_v2(Bucket=bucket)
+    return sorted(item["Key"] for item in listing.get("Contents", []))
+
+
+@pytest.fixture
+def s3_media(settings, s3_bucket):
+    """Point this process's media storage at the bucket (what MEDIA_STORAGE=s3 configures)."""
+    client, bucket, environment = s3_bucket
+    settings.MEDIA_STORAGE = "s3"
+    settings.S3_BUCKET = bucket
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": s3_media_storage(
+            bucket=bucket, endpoint_url=environment["S3_ENDPOINT_URL"], addressing_style="path"
+        ),
+    }
+    return client, bucket

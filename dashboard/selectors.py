@@ -62,6 +62,8 @@ def cluster_state() -> list[dict]:
 
 
 def storage_state() -> dict:
+    if settings.MEDIA_STORAGE == "s3":
+        return {"bucket": settings.S3_BUCKET}  # a bucket has no free space to watch
     folder = Path(settings.MEDIA_ROOT)
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent  # before the first upload, the disk it will be on

@@ -60,3 +60,34 @@ def validate_config(values: Mapping[str, object]) -> list[str]:
     if not values.get("PAYPAL_RECEIVER_EMAIL"):
         problems.append("PAYPAL_RECEIVER_EMAIL is not set (the PayPal account that is paid).")
     return problems
+
+
+def s3_media_storage(
+    *,
+    bucket: str,
+    endpoint_url: str = "",
+    region: str = "",
+    prefix: str = "",
+    addressing_style: str = "",
+) -> dict:
+    """The STORAGES["default"] entry for media in an S3-compatible bucket (django-storages).
+
+    Objects stay private (no ACL, signed URLs): every download goes through the views that check
+    the owner. Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the machine's
+    role, as boto3 finds them.
+    """
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "endpoint_url": endpoint_url or None,
+            "region_name": region or None,
+            "location": prefix,
+            "addressing_style": addressing_style or None,
+            "signature_version": "s3v4",
+            "default_acl": None,
+            "querystring_auth": True,
+            # A retried job writes its output under the same name: replace, never rename.
+            "file_overwrite": True,
+        },
+    }

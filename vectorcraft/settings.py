@@ -8,7 +8,12 @@ from pathlib import Path
 
 import environ
 
-from vectorcraft.config import DEVELOPMENT_SECRET_KEY, ConfigurationError, validate_config
+from vectorcraft.config import (
+    DEVELOPMENT_SECRET_KEY,
+    ConfigurationError,
+    s3_media_storage,
+    validate_config,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -29,6 +34,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 REDIS_URL = env.str("REDIS_URL", default="")
 PAYPAL_SIMULATOR = env.bool("PAYPAL_SIMULATOR", default=False)
 Q_BROKER = env.str("Q_BROKER", default="orm")
+MEDIA_STORAGE = env.str("MEDIA_STORAGE", default="filesystem")
+S3_BUCKET = env.str("S3_BUCKET", default="")
 
 if PRODUCTION:
     _problems = validate_config(
@@ -47,6 +54,10 @@ if PRODUCTION:
         raise ConfigurationError(_problems)
 if Q_BROKER not in ("orm", "redis") or (Q_BROKER == "redis" and not REDIS_URL):
     raise ConfigurationError(["Q_BROKER must be 'orm', or 'redis' together with REDIS_URL."])
+if MEDIA_STORAGE not in ("filesystem", "s3") or (MEDIA_STORAGE == "s3" and not S3_BUCKET):
+    raise ConfigurationError(
+        ["MEDIA_STORAGE must be 'filesystem', or 's3' together with S3_BUCKET."]
+    )
 
 # --- Applications ----------------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -76,6 +87,8 @@ MIDDLEWARE = [
     "vectorcraft.logging.RequestIdMiddleware",
     "dashboard.middleware.ResponseCountMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files straight from the web process, compressed and cached forever by hash.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -286,10 +299,37 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = env.path("STATIC_ROOT", default=VAR_DIR / "static")
+if not PRODUCTION:
+    # whitenoise serves the source folders directly (no collectstatic needed in development).
+    WHITENOISE_USE_FINDERS = True
+    WHITENOISE_AUTOREFRESH = DEBUG
+    Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 # Uploads and outputs: never under a static path, never served directly; every download goes
 # through a view that checks the owner.
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
 MEDIA_URL = "/media/"
+# Where uploads and outputs live: "filesystem" (MEDIA_ROOT, one machine) or "s3" (a bucket that
+# every web and worker node shares, so no node keeps media on its own disk).
+if MEDIA_STORAGE == "s3":
+    _media_storage = s3_media_storage(
+        bucket=S3_BUCKET,
+        endpoint_url=env.str("S3_ENDPOINT_URL", default=""),
+        region=env.str("S3_REGION", default=""),
+        prefix=env.str("S3_PREFIX", default=""),
+        addressing_style=env.str("S3_ADDRESSING_STYLE", default=""),
+    )
+else:
+    _media_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+STORAGES = {
+    "default": _media_storage,
+    # Production serves hashed, compressed copies made by `collectstatic`; development serves
+    # the source folders as they are.
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
 # Uploads up to this size stay in memory; larger ones spool to a temporary file.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

@@ -24,3 +24,6 @@ urlpatterns = [
     path("dashboard/", include("dashboard.urls")),
     path("health/ready", health.ReadinessView.as_view(), name="health-ready"),
 ]
+
+# An outage of PostgreSQL or Redis answers 503 with Retry-After; the API gets its error envelope.
+handler500 = "vectorcraft.views.server_error"

@@ -223,7 +223,12 @@ def _enqueue(vectorization_id) -> None:
     # Imported here: tasks.py imports this module to call the services.
     from vectorize.tasks import vectorization_enqueue
 
-    vectorization_enqueue(vectorization_id)
+    try:
+        vectorization_enqueue(vectorization_id)
+    except Exception:
+        # The job row is committed (and charged): it is accepted. With the broker unreachable it
+        # stays queued without enqueued_at, and the reaper sends it again once the broker is back.
+        logger.exception("could not queue vectorization %s; the reaper will", vectorization_id)
 
 
 def vectorization_run(*, vectorization_id) -> Vectorization | None:
@@ -238,6 +243,15 @@ def vectorization_run(*, vectorization_id) -> Vectorization | None:
             logger.info("vectorization %s no longer exists; nothing to do", vectorization_id)
             return None
         if job.is_finished:
+            return job
+        if (
+            job.status == Status.RUNNING
+            and job.started_at
+            and job.started_at > timezone.now() - timedelta(seconds=settings.JOB_TIMEOUT)
+        ):
+            # A second message for a job another worker is tracing now (a re-send crossed the
+            # first): leave it to that worker. If that worker died, the reaper takes over.
+            logger.info("vectorization %s is running elsewhere; not tracing it twice", job.pk)
             return job
         if job.attempts >= settings.JOB_MAX_ATTEMPTS:
             _mark_failed(

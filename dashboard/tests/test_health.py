@@ -1,7 +1,6 @@
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -10,13 +9,9 @@ from pathlib import Path
 import pytest
 from django.core.cache import caches
 
+from vectorize.tests.helpers import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_it_says_the_process_is_alive(client):
@@ -56,7 +51,7 @@ def test_it_is_not_ready_without_a_cluster(client):
 def test_it_reports_a_stopped_redis_as_not_ready(client, settings, tmp_path):
     server = shutil.which("redis-server")
     assert server, "redis-server is needed for this test"
-    port = _free_port()
+    port = free_port()
     redis = subprocess.Popen(
         [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         cwd=tmp_path,
@@ -93,7 +88,7 @@ def test_it_reports_a_stopped_database_as_not_ready():
     )
     env = {
         **os.environ,
-        "DATABASE_URL": f"postgres://vectorcraft:secret@127.0.0.1:{_free_port()}/vectorcraft",
+        "DATABASE_URL": f"postgres://vectorcraft:secret@127.0.0.1:{free_port()}/vectorcraft",
         "REDIS_URL": "",
     }
     result = subprocess.run(

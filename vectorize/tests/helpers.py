@@ -1,6 +1,8 @@
-"""Small helpers for the vectorize tests: images made on the spot, renders, waiting."""
+"""Small helpers for the tests: images made on the spot, renders, waiting, free ports."""
 
+import contextlib
 import io
+import socket
 import struct
 import threading
 import time
@@ -88,3 +90,20 @@ def run_together(action, times: int) -> list:
     for thread in threads:
         thread.join()
     return results
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_port(port: int, *, process=None, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode} before listening")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on port {port} after {timeout} s")

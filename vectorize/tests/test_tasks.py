@@ -1,6 +1,9 @@
 import xml.etree.ElementTree as ET
+from datetime import timedelta
 
 import pytest
+from django.conf import settings
+from django.utils import timezone
 
 from vectorize import engine, services
 from vectorize.models import Vectorization, output_upload_to
@@ -48,10 +51,31 @@ def test_it_does_nothing_when_run_again(user, bench_dir, media_root):
     assert sorted(p for p in media_root.rglob("*") if p.is_file()) == files_before
 
 
+def _past_the_broker_retry():
+    return timezone.now() - timedelta(seconds=settings.Q_CLUSTER["retry"])
+
+
+def test_a_second_message_for_a_job_being_traced_leaves_it_to_its_worker(user, bench_dir):
+    job = queued_job(user, bench_dir)
+    started = timezone.now() - timedelta(seconds=5)
+    Vectorization.objects.filter(pk=job.pk).update(
+        status=Status.RUNNING, attempts=1, started_at=started
+    )
+
+    assert vectorization_process(str(job.pk)) == "running"
+
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.started_at) == (Status.RUNNING, 1, started)
+    assert not job.output_file
+
+
 def test_it_replaces_the_output_of_a_run_whose_worker_died(user, bench_dir, media_root):
     job = queued_job(user, bench_dir)
-    # A worker died mid-run: the row says running and a partial output file is on disk.
-    Vectorization.objects.filter(pk=job.pk).update(status=Status.RUNNING, attempts=1)
+    # A worker died mid-run: the row says running and a partial output file is on disk. The broker
+    # hands the message out again once its retry period (longer than the time limit) is over.
+    Vectorization.objects.filter(pk=job.pk).update(
+        status=Status.RUNNING, attempts=1, started_at=_past_the_broker_retry()
+    )
     job.refresh_from_db()
     partial = media_root / output_upload_to(job, "x")
     partial.parent.mkdir(parents=True)
@@ -70,7 +94,9 @@ def test_it_replaces_the_output_of_a_run_whose_worker_died(user, bench_dir, medi
 def test_it_gives_up_after_the_configured_attempts(user, bench_dir, settings):
     settings.JOB_MAX_ATTEMPTS = 2
     job = queued_job(user, bench_dir)
-    Vectorization.objects.filter(pk=job.pk).update(status=Status.RUNNING, attempts=2)
+    Vectorization.objects.filter(pk=job.pk).update(
+        status=Status.RUNNING, attempts=2, started_at=_past_the_broker_retry()
+    )
 
     assert vectorization_process(str(job.pk)) == "failed"
 
