@@ -26,8 +26,8 @@ keepalive = 5
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 2000))
 max_requests_jitter = max_requests // 10
 
-# Access and error logs to stdout/stderr; systemd's journal keeps them.
-accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
+# Access and error logs to stdout/stderr; the journal keeps them.
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None  # empty: no access log
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms req=%({x-request-id}o)s'

@@ -348,9 +348,10 @@ RETENTION_DAYS = env.int("RETENTION_DAYS", default=30)
 REAPER_GRACE_SECONDS = env.int("REAPER_GRACE_SECONDS", default=120)
 
 # --- Q cluster (django-q2) -------------------------------------------------------------------
+Q_WORKERS = env.int("Q_WORKERS", default=2)
 Q_CLUSTER = {
     "name": "vectorcraft",
-    "workers": env.int("Q_WORKERS", default=2),
+    "workers": Q_WORKERS,
     # The timeout must stay below retry, or a slow job would be handed to a second worker
     # while the first is still on it.
     "timeout": JOB_TIMEOUT,
@@ -359,11 +360,18 @@ Q_CLUSTER = {
     "ack_failures": False,
     "recycle": 200,
     "save_limit": 1000,
-    "queue_limit": 8,
+    # Tasks a cluster takes from the broker ahead of its workers: no more than it can start, so
+    # with several worker nodes a busy node never holds back jobs an idle node could run.
+    "queue_limit": Q_WORKERS,
     "catch_up": False,
     "label": "Task queue",
     "cache": "default",
 }
+# A job `queued` this long is taken for a lost message and sent again (a duplicate message is
+# harmless: a job that is running or finished is never traced twice).
+REAPER_QUEUED_SECONDS = env.int(
+    "REAPER_QUEUED_SECONDS", default=Q_CLUSTER["retry"] + REAPER_GRACE_SECONDS
+)
 if Q_BROKER == "redis":
     Q_CLUSTER["django_redis"] = "default"
 else:

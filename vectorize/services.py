@@ -358,12 +358,12 @@ def vectorization_delete(*, vectorization: Vectorization) -> None:
 def vectorizations_reap(*, now=None) -> dict:
     """Jobs nobody is finishing: a job `running` past the time limit (its worker was killed) goes
     back to the queue, or fails with a refund once it has used its attempts; a job `queued` for
-    longer than the broker's retry (its message was lost) is queued again. Each change is a
+    longer than REAPER_QUEUED_SECONDS (its message was lost) is queued again. Each change is a
     guarded update, so two reapers never act on the same job twice."""
     now = now or timezone.now()
     grace = timedelta(seconds=settings.REAPER_GRACE_SECONDS)
     running_limit = now - timedelta(seconds=settings.JOB_TIMEOUT) - grace
-    queued_limit = now - timedelta(seconds=settings.Q_CLUSTER["retry"]) - grace
+    queued_limit = now - timedelta(seconds=settings.REAPER_QUEUED_SECONDS)
     counts = {"requeued": 0, "failed": 0}
 
     stuck = Vectorization.objects.filter(status=Status.RUNNING, started_at__lt=running_limit)

@@ -107,3 +107,10 @@ def wait_for_port(port: int, *, process=None, timeout: float = 30) -> None:
             return
         time.sleep(0.1)
     raise TimeoutError(f"nothing listens on port {port} after {timeout} s")
+
+
+def noise_png(side: int = 400) -> bytes:
+    """Random noise: the slowest kind of picture to trace (seconds with the photo preset)."""
+    buffer = io.BytesIO()
+    Image.effect_noise((side, side), 90).convert("RGB").save(buffer, "PNG")
+    return buffer.getvalue()

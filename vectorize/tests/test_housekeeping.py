@@ -1,4 +1,3 @@
-import io
 import time
 from datetime import timedelta
 
@@ -7,7 +6,6 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
-from PIL import Image
 
 from payments.models import CreditEntry
 from payments.selectors import balance_for_user
@@ -15,7 +13,7 @@ from vectorize import services
 from vectorize.models import Vectorization
 from vectorize.tasks import vectorization_enqueue, vectorization_process
 from vectorize.tests.factories import queued_job
-from vectorize.tests.helpers import wait_for
+from vectorize.tests.helpers import noise_png, wait_for
 
 AGO = timedelta(hours=2)  # far past every time limit
 
@@ -103,9 +101,7 @@ def test_it_deletes_old_files_and_keeps_the_rows(client, user, bench_dir, media_
 
 
 def _slow_image() -> SimpleUploadedFile:
-    buffer = io.BytesIO()
-    Image.effect_noise((600, 600), 90).convert("RGB").save(buffer, "PNG")
-    return SimpleUploadedFile("noise.png", buffer.getvalue())
+    return SimpleUploadedFile("noise.png", noise_png(600))
 
 
 @pytest.mark.cluster
