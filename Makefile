@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format migrate superuser worker web bench deploy-check system-deps browser-deps clean-venv help
+.PHONY: run test lint format migrate superuser worker web bench loadtest deploy-check system-deps browser-deps clean-venv help
 
 help:
 	@echo "make run        install, migrate and start the web server and a Q cluster"
@@ -14,6 +14,7 @@ help:
 	@echo "make format     apply ruff's fixes and formatting"
 	@echo "make superuser  create a staff account (Django's createsuperuser)"
 	@echo "make bench      engine benchmark on ../shared/bench; writes docs/BENCHMARKS.md"
+	@echo "make loadtest   locust, 100 users for 60 s against gunicorn on PostgreSQL + Redis; writes docs/BENCHMARKS.md"
 	@echo "make deploy-check  Django's deployment checks with the production variables you set"
 
 $(BIN)/python:
@@ -77,6 +78,24 @@ test: lint browser-deps
 
 bench: $(VENV)/.runtime-installed
 	$(BIN)/python manage.py bench_engine
+	$(call stack_database,vectorcraft_bench,3)
+	$(call stack_env,vectorcraft_bench,3) $(BIN)/python manage.py bench_pipeline $(BENCH_ARGS)
+
+# The load test and the pipeline benchmark start production-mode nodes on PostgreSQL and Redis,
+# each on a database of its own (created if missing).
+BENCH_PG ?= postgres://postgres@127.0.0.1:5432
+BENCH_REDIS ?= redis://127.0.0.1:6379
+stack_env = DATABASE_URL=$(BENCH_PG)/$(1) REDIS_URL=$(BENCH_REDIS)/$(2) Q_BROKER=redis DEBUG=0 \
+  MEDIA_ROOT=$(CURDIR)/var/$(1)-media
+define stack_database
+	@psql "$(BENCH_PG)/$(1)" -tAc 'SELECT 1' >/dev/null 2>&1 \
+	  || createdb --maintenance-db="$(BENCH_PG)/postgres" $(1)
+	$(call stack_env,$(1),$(2)) $(BIN)/python manage.py migrate --noinput -v0
+endef
+
+loadtest: $(VENV)/.dev-installed
+	$(call stack_database,vectorcraft_loadtest,2)
+	$(call stack_env,vectorcraft_loadtest,2) $(BIN)/python manage.py loadtest $(LOADTEST_ARGS)
 
 # Run with the production environment set (docs/DEPLOY.md); CI runs it with example values.
 deploy-check: $(VENV)/.runtime-installed

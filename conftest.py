@@ -19,7 +19,8 @@ from django.core.cache import cache
 from django.db import connection
 
 from vectorcraft.config import s3_media_storage
-from vectorize.tests.helpers import free_port, wait_for_port
+from vectorize.localstack import free_port
+from vectorize.tests.helpers import wait_for_port
 
 ROOT = Path(__file__).resolve().parent
 BENCH_DIR = Path(os.environ.get("BENCH_DIR", ROOT.parent / "shared" / "bench" / "public"))

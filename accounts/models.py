@@ -1,6 +1,6 @@
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
-from rest_framework_api_key.models import AbstractAPIKey
+from rest_framework_api_key.models import AbstractAPIKey, BaseAPIKeyManager
 
 
 class UserManager(BaseUserManager):
@@ -51,12 +51,20 @@ class User(AbstractUser):
         return self.email
 
 
+class ApiKeyManager(BaseAPIKeyManager):
+    def get_usable_keys(self):
+        # Every request with a key needs its user too: one query, not two.
+        return super().get_usable_keys().select_related("user")
+
+
 class ApiKey(AbstractAPIKey):
     """A user's API key. Only a public prefix and a SHA-512 hash of the key are stored
     (djangorestframework-api-key); the key itself is shown once, when it is made."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_keys")
     last_used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiKeyManager()
 
     class Meta(AbstractAPIKey.Meta):
         verbose_name = "API key"

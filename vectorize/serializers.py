@@ -105,6 +105,10 @@ class FidelitySerializer(serializers.Serializer):
     engine_ms = serializers.IntegerField()
 
 
+# Read once: building a serializer's fields on every status poll is measurable under load.
+FIDELITY_FIELDS = tuple(FidelitySerializer().fields)
+
+
 class VectorizationSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     status = serializers.ChoiceField(choices=Vectorization.Status.choices)
@@ -140,7 +144,7 @@ class VectorizationSerializer(serializers.Serializer):
     def get_fidelity(self, job) -> dict | None:
         if job.status != Vectorization.Status.SUCCEEDED:
             return None
-        return {name: job.metrics.get(name) for name in FidelitySerializer().fields}
+        return {name: job.metrics.get(name) for name in FIDELITY_FIELDS}
 
     @extend_schema_field(serializers.DictField(child=serializers.CharField()))
     def get_links(self, job) -> dict:

@@ -19,13 +19,14 @@ def vectorization_process(vectorization_id: str) -> str | None:
 
 def vectorization_enqueue(vectorization_id) -> str:
     """Queue a job for the cluster: from transaction.on_commit, once the row exists."""
+    sent_at = timezone.now()  # before the send: a fast worker may start it before we return
     task_id = async_task(
         "vectorize.tasks.vectorization_process",
         str(vectorization_id),
         task_name=f"vectorize-{vectorization_id}",
         group="vectorize",
     )
-    Vectorization.objects.filter(pk=vectorization_id).update(enqueued_at=timezone.now())
+    Vectorization.objects.filter(pk=vectorization_id).update(enqueued_at=sent_at)
     return task_id
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.core.cache import caches
 
-from vectorize.tests.helpers import free_port
+from vectorize.localstack import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

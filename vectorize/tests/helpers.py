@@ -13,6 +13,8 @@ import pytest
 import resvg_py
 from PIL import Image
 
+from vectorize import localstack
+
 
 def png_bytes(image: Image.Image, **save_options) -> bytes:
     buffer = io.BytesIO()
@@ -59,13 +61,10 @@ def render_similarity(svg: str, png: bytes) -> float:
 
 def wait_for(predicate, *, timeout: float, interval: float = 0.2, message: str = ""):
     """Poll `predicate` until it returns something truthy; fail the test after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    pytest.fail(message or f"condition not met within {timeout} s")
+    try:
+        return localstack.wait_for(predicate, timeout=timeout, interval=interval, message=message)
+    except TimeoutError as error:
+        pytest.fail(str(error))
 
 
 def run_together(action, times: int) -> list:
@@ -90,12 +89,6 @@ def run_together(action, times: int) -> list:
     for thread in threads:
         thread.join()
     return results
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_for_port(port: int, *, process=None, timeout: float = 30) -> None:

@@ -16,16 +16,10 @@ from accounts import services as account_services
 from conftest import _database_url_for_tests, bucket_keys
 from payments.models import CreditEntry
 from payments.selectors import balance_for_user
+from vectorize.localstack import ROOT, Stack, collect_static, free_port, production_env
 from vectorize.models import Vectorization
-from vectorize.tests.helpers import free_port, noise_png, wait_for, wait_for_port
-from vectorize.tests.stack import (
-    ROOT,
-    ApiUser,
-    PrivatePostgres,
-    Stack,
-    collect_static,
-    production_env,
-)
+from vectorize.tests.helpers import noise_png, wait_for, wait_for_port
+from vectorize.tests.stack import ApiUser, PrivatePostgres
 
 Status = Vectorization.Status
 SMALL_IMAGES = [
@@ -50,7 +44,6 @@ def static_root(tmp_path_factory):
     env = production_env(
         database_url="postgres://unused@127.0.0.1/unused",
         redis_url="redis://127.0.0.1:6379/0",
-        s3_env={},
         static_root=root,
     )
     collect_static(env)
@@ -63,10 +56,11 @@ def stack(tmp_path, s3_bucket, static_root, transactional_db):
     env = production_env(
         database_url=_database_url_for_tests(),
         redis_url=settings.REDIS_URL,
-        s3_env=s3_env,
         static_root=static_root,
+        media_env=s3_env,
     )
-    nodes = Stack(tmp_path / "nodes", env)
+    # Two nodes of each kind share the test machine's two cores: one worker process per cluster.
+    nodes = Stack(tmp_path / "nodes", {**env, "Q_WORKERS": "1", "WEB_CONCURRENCY": "2"})
     try:
         yield nodes
     finally:
@@ -234,7 +228,6 @@ def test_the_web_answers_503_while_postgresql_is_down_then_recovers_without_a_re
         env = production_env(
             database_url=postgres.createdb("vectorcraft"),
             redis_url=settings.REDIS_URL,
-            s3_env={},
             static_root=static_root,
         )
         manage = [sys.executable, str(ROOT / "manage.py")]
@@ -249,7 +242,7 @@ def test_the_web_answers_503_while_postgresql_is_down_then_recovers_without_a_re
             text=True, cwd=ROOT,
         ).stdout.strip().splitlines()[-1]  # fmt: skip
         api = ApiUser(secret)
-        nodes = Stack(tmp_path / "nodes", env)
+        nodes = Stack(tmp_path / "nodes", {**env, "WEB_CONCURRENCY": "2"})
         try:
             url = nodes.start_web("web-1")
             web_pid = nodes.processes["web-1"].pid

@@ -1,16 +1,13 @@
-import os
-import platform
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from django.utils import timezone
 
+from vectorize import benchreport
 from vectorize.engine import benchmark
 
-HEADER = "# Benchmarks\n\nFigures measured on the project's machines, each with its command.\n"
-START = "<!-- engine-benchmark:start -->"
-END = "<!-- engine-benchmark:end -->"
+SECTION = "engine-benchmark"
+START, END = benchreport.markers(SECTION)
 
 
 class Command(BaseCommand):
@@ -25,7 +22,7 @@ class Command(BaseCommand):
             "--corpus",
             default=str(Path(settings.BASE_DIR).parent / "shared" / "bench" / "public"),
         )
-        parser.add_argument("--output", default=str(Path(settings.BASE_DIR) / "docs/BENCHMARKS.md"))
+        parser.add_argument("--output", default=str(benchreport.DEFAULT_PATH))
         parser.add_argument("--no-write", action="store_true", help="Print only.")
 
     def handle(self, *args, corpus, output, no_write, **options):
@@ -39,9 +36,8 @@ class Command(BaseCommand):
                 START,
                 "## Engine: quality, size and speed",
                 "",
-                f"Command: `make bench` (`python manage.py bench_engine`), run "
-                f"{timezone.now():%Y-%m-%d} on {platform.machine()} with "
-                f"{_cores()} cores, Python {platform.python_version()}.",
+                "Command: `make bench` (`python manage.py bench_engine`), "
+                f"{benchreport.machine()}.",
                 "",
                 "Each image is normalised as an upload would be, then traced three ways in the "
                 "same run: `auto` (VectorCraft's engine: analysis, preset, tracing, SVG clean-up), "
@@ -63,21 +59,5 @@ class Command(BaseCommand):
         )
         self.stdout.write(section)
         if not no_write:
-            _write_section(Path(output), section)
+            benchreport.write_section(Path(output), SECTION, section)
             self.stderr.write(f"Wrote {output}")
-
-
-def _cores() -> int:
-    return os.cpu_count() or 1
-
-
-def _write_section(path: Path, section: str) -> None:
-    text = path.read_text() if path.exists() else HEADER
-    if START in text and END in text:
-        before, rest = text.split(START, 1)
-        after = rest.split(END, 1)[1]
-        text = before + section + after
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)

@@ -1,0 +1,212 @@
+import csv
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.models import User
+from accounts.services import api_key_create
+from payments.services import credits_book
+from vectorize import benchreport, localstack, services
+
+SECTION = "load-test"
+LOCUSTFILE = Path(settings.BASE_DIR) / "loadtest" / "locustfile.py"
+LOCUST = Path(sys.executable).with_name("locust")
+STATUS = "GET /api/v1/vectorizations/{id}/"
+LIVE = "GET /health/live"
+THROTTLED = "throttled (429)"
+
+
+class Command(BaseCommand):
+    help = (
+        "Load test (`make loadtest`): start gunicorn and a Q cluster in production mode on this "
+        "PostgreSQL and Redis, run locust headless on loopback (mixed load, then /health/live and "
+        "job status alone), print the figures and write them into docs/BENCHMARKS.md."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--users", type=int, default=100)
+        parser.add_argument("--seconds", type=int, default=60, help="Length of the mixed load.")
+        parser.add_argument(
+            "--probe-seconds", type=int, default=20, help="Length of each one-endpoint run."
+        )
+        parser.add_argument(
+            "--corpus",
+            default=str(Path(settings.BASE_DIR).parent / "shared" / "bench" / "public"),
+        )
+        parser.add_argument("--output", default=str(benchreport.DEFAULT_PATH))
+        parser.add_argument("--no-write", action="store_true", help="Print only.")
+
+    def handle(self, *args, users, seconds, probe_seconds, corpus, output, no_write, **options):
+        database = settings.DATABASES["default"]
+        if not database["ENGINE"].endswith("postgresql") or not settings.REDIS_URL:
+            raise CommandError("Run it on PostgreSQL and Redis: set DATABASE_URL and REDIS_URL.")
+        work = Path(tempfile.mkdtemp(prefix="vectorcraft-loadtest-"))
+        try:
+            images = self._small_images(Path(corpus), work / "images")
+            accounts = self._seed(users, images, work)
+            self.stderr.write("Collecting static files for production mode...")
+            static_root = work / "static"
+            env = localstack.production_env(
+                database_url=localstack.database_url(database),
+                redis_url=settings.REDIS_URL,
+                static_root=static_root,
+                media_env={"MEDIA_ROOT": str(settings.MEDIA_ROOT)},
+            )
+            localstack.collect_static(env)
+            stack = localstack.Stack(work / "nodes", env)
+            try:
+                url = stack.start_web("web")
+                stack.start_cluster("worker")
+                runs = {
+                    "live": self._locust(url, "LiveProbe", users, probe_seconds, work, accounts),
+                    "status": self._locust(
+                        url, "StatusProbe", users, probe_seconds, work, accounts
+                    ),
+                    "mixed": self._locust(url, "Visitor", users, seconds, work, accounts),
+                }
+            finally:
+                stack.stop()
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        section = _report(runs, users=users, seconds=seconds, probe_seconds=probe_seconds)
+        self.stdout.write(section)
+        if not no_write:
+            benchreport.write_section(Path(output), SECTION, section)
+            self.stderr.write(f"Wrote {output}")
+
+    def _small_images(self, corpus: Path, folder: Path) -> list[Path]:
+        folder.mkdir(parents=True)
+        manifest = json.loads((corpus / "manifest.json").read_text())
+        small = [
+            corpus / entry["file"]
+            for entry in manifest
+            if entry.get("kind") in ("clipart", "logo") and entry["file"].endswith(".png")
+        ][:12]
+        if not small:
+            raise CommandError(f"No clipart or logo PNGs in {corpus}.")
+        for path in small:
+            shutil.copy(path, folder / path.name)
+        return [folder / path.name for path in small]
+
+    def _seed(self, users: int, images: list[Path], work: Path) -> Path:
+        """One account per simulated user, with credits, a key and one finished job to fetch."""
+        self.stderr.write(f"Creating {users} accounts, each with a finished job...")
+        cache.clear()  # rate-limit counters of an earlier run
+        run = work.name.rsplit("-", 1)[-1]
+        accounts = []
+        for number in range(users):
+            user = User.objects.create_user(email=f"load-{run}-{number}@example.com", password=None)
+            credits_book(user=user, delta=10_000, kind="staff", key=f"load:{user.pk}")
+            image = images[number % len(images)]
+            job = services.vectorization_create(
+                owner=user,
+                upload=SimpleUploadedFile(image.name, image.read_bytes()),
+                enqueue=False,
+            )
+            services.vectorization_run(vectorization_id=job.pk)
+            accounts.append({"key": api_key_create(user=user, name="load")[1], "job_ids": [
+                str(job.pk)
+            ]})  # fmt: skip
+        path = work / "accounts.json"
+        path.write_text(json.dumps(accounts))
+        return path
+
+    def _locust(self, url, user_class, users, seconds, work, accounts) -> dict:
+        self.stderr.write(f"locust: {users} {user_class} users for {seconds} s against {url}")
+        prefix = work / user_class
+        command = [
+            str(LOCUST),
+            "--locustfile", str(LOCUSTFILE),
+            "--headless",
+            "--users", str(users),
+            "--spawn-rate", str(users),
+            "--run-time", f"{seconds}s",
+            "--host", url,
+            "--csv", str(prefix),
+            "--only-summary",
+            "--stop-timeout", "10",
+            "--loglevel", "WARNING",
+            user_class,
+        ]  # fmt: skip
+        env = {
+            **localstack.production_env(database_url="", redis_url="", static_root=work / "static"),
+            "LOADTEST_ACCOUNTS": str(accounts),
+            "LOADTEST_IMAGES": str(work / "images"),
+        }
+        # locust exits 1 when any request failed, 429s included: the report sorts them out.
+        subprocess.run(command, env=env, check=False, stdout=subprocess.DEVNULL)
+        with open(f"{prefix}_stats.csv") as stats, open(f"{prefix}_failures.csv") as failures:
+            return {
+                "stats": list(csv.DictReader(stats)),
+                "failures": list(csv.DictReader(failures)),
+            }
+
+
+def _per_endpoint(run: dict) -> tuple[list[list], dict]:
+    throttled = {row["Name"]: int(row["Occurrences"]) for row in run["failures"]
+                 if row["Error"] == THROTTLED}  # fmt: skip
+    rows, total = [], None
+    for row in run["stats"]:
+        failures = int(row["Failure Count"])
+        entry = [
+            row["Name"],
+            row["Request Count"],
+            f"{float(row['Requests/s']):.1f}",
+            row["50%"],
+            row["95%"],
+            row["99%"],
+            throttled.get(row["Name"], 0),
+            failures - throttled.get(row["Name"], 0),
+        ]
+        if row["Name"] == "Aggregated":
+            entry[6] = sum(throttled.values())
+            entry[7] = failures - entry[6]
+            total = entry
+        else:
+            rows.append(entry)
+    return [*rows, total], {row["Name"]: float(row["Requests/s"]) for row in run["stats"]}
+
+
+def _report(runs: dict, *, users: int, seconds: int, probe_seconds: int) -> str:
+    header = ["endpoint", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "429s", "errors"]
+    mixed_rows, _ = _per_endpoint(runs["mixed"])
+    live_rows, live_rates = _per_endpoint(runs["live"])
+    status_rows, status_rates = _per_endpoint(runs["status"])
+    ratio = status_rates[STATUS] / live_rates[LIVE]
+    errors = sum(row[7] for rows in (mixed_rows, live_rows, status_rows) for row in rows[-1:])
+    start, end = benchreport.markers(SECTION)
+    return "\n".join(
+        [
+            start,
+            "## Load test: one web node under 100 users",
+            "",
+            f"Command: `make loadtest` (`python manage.py loadtest`), {benchreport.machine()}. "
+            "gunicorn (`gunicorn.conf.py` defaults: gthread, 2 x cores + 1 processes, 4 threads) "
+            "and a Q cluster (2 workers) in production mode on PostgreSQL and Redis, with "
+            "locust on the same machine over loopback, so load generator, web and workers "
+            "share the two cores.",
+            "",
+            f"Mixed load: {users} users for {seconds} s, each waiting 0.5-1.5 s between "
+            "requests: job status polls (10), page views (3), job lists (2), SVG downloads (2), "
+            "submits of small PNGs (1), /health/live (1).",
+            "",
+            benchreport.markdown_table(header, mixed_rows),
+            "",
+            f"Job status against /health/live, each alone: {users} users without pauses for "
+            f"{probe_seconds} s each, one after the other on the same server.",
+            "",
+            benchreport.markdown_table(header, live_rows[:-1] + status_rows[:-1]),
+            "",
+            f"- Job-status GET rate / /health/live rate: **{ratio:.2f}** (goal >= 0.5).",
+            f"- Errors other than 429 over all runs: **{errors}** (goal 0).",
+            end,
+        ]
+    )
