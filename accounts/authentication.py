@@ -1,13 +1,14 @@
 """API key authentication for Django REST framework.
 
-Keys come in `Authorization: Api-Key <key>` or `X-API-Key: <key>`. Lookup and the constant-time
-hash comparison are djangorestframework-api-key's; a key is never logged.
+Keys come in `Authorization: Api-Key <key>` or `X-API-Key: <key>`. The key's row is found by its
+prefix (cached briefly, see accounts.selectors); the constant-time hash comparison is
+djangorestframework-api-key's. A key is never logged.
 """
 
 from rest_framework import authentication, exceptions
 from rest_framework_api_key.permissions import KeyParser
 
-from accounts import services
+from accounts import selectors, services
 from accounts.models import ApiKey
 
 
@@ -20,7 +21,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if not key:
             return None
         try:
-            api_key = ApiKey.objects.get_from_key(key.strip())
+            api_key = selectors.api_key_from_key(key.strip())
         except ApiKey.DoesNotExist:
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.") from None
         if api_key.has_expired or not api_key.user.is_active:

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from accounts.errors import AccountsErrorCode
 from accounts.models import ApiKey, User
+from accounts.selectors import forget_api_key, remember_api_key
 from vectorcraft.errors import ApplicationError
 from vectorize.models import Vectorization
 
@@ -41,6 +42,7 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     if not api_key.revoked:
         api_key.revoked = True
         api_key.save(update_fields=["revoked"])
+        forget_api_key(prefix=api_key.prefix)  # refused from the next request on
         logger.info("API key %s revoked", api_key.prefix)
     return api_key
 
@@ -51,6 +53,7 @@ def api_key_mark_used(*, api_key: ApiKey) -> None:
         return
     ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
     api_key.last_used_at = now
+    remember_api_key(api_key)
 
 
 def user_delete(*, user: User) -> None:
@@ -65,6 +68,8 @@ def user_delete(*, user: User) -> None:
         for job in Vectorization.objects.filter(owner=user):
             files.extend(file for file in (job.input_file, job.output_file) if file)
         Vectorization.objects.filter(owner=user).delete()
+        for prefix in ApiKey.objects.filter(user=user).values_list("prefix", flat=True):
+            transaction.on_commit(lambda prefix=prefix: forget_api_key(prefix=prefix))
         ApiKey.objects.filter(user=user).delete()
         EmailAddress.objects.filter(user=user).delete()
         user.email = f"deleted-{user.pk}@deleted.invalid"

@@ -133,3 +133,25 @@ def test_it_never_logs_a_key(client, user, caplog):
         client.get("/api/v1/account/", HTTP_X_API_KEY=secret + "x")
 
     assert secret.split(".", 1)[1] not in caplog.text
+
+
+def test_it_checks_the_secret_even_when_the_key_is_cached(client, user):
+    api_key, secret = services.api_key_create(user=user, name="ci")
+    assert client.get("/api/v1/account/", HTTP_X_API_KEY=secret).status_code == 200
+
+    forged = f"{api_key.prefix}.{'x' * (len(secret) - len(api_key.prefix) - 1)}"
+    response = client.get("/api/v1/account/", HTTP_X_API_KEY=forged)
+
+    assert response.status_code == 401
+
+
+def test_it_refuses_the_keys_of_a_deleted_account_at_once(
+    client, user, django_capture_on_commit_callbacks
+):
+    _, secret = services.api_key_create(user=user, name="ci")
+    assert client.get("/api/v1/account/", HTTP_X_API_KEY=secret).status_code == 200
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.user_delete(user=user)
+
+    assert client.get("/api/v1/account/", HTTP_X_API_KEY=secret).status_code == 401
