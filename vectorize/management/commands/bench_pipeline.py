@@ -1,3 +1,4 @@
+import contextlib
 import json
 import shutil
 import statistics
@@ -6,6 +7,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
+import psutil
 import requests
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -66,7 +68,7 @@ class Command(BaseCommand):
         try:
             key = _bench_account()
             self.stderr.write(f"Stack: {len(uploads)} jobs through the API...")
-            stack_seconds, failed, redis_delays = self._through_stack(
+            stack_seconds, failed, cpu, redis_delays = self._through_stack(
                 work, key, uploads, delay_jobs
             )
             self.stderr.write(f"ORM broker: {delay_jobs} jobs one at a time...")
@@ -102,6 +104,11 @@ class Command(BaseCommand):
                 ),
                 "",
                 f"- Stack throughput / raw engine throughput: **{ratio:.2f}x** (goal >= 0.9x).",
+                f"- CPU used during the stack run: web node {cpu['web']:.1f} s "
+                f"({cpu['web'] / n * 1000:.0f} ms a job), Q cluster {cpu['worker']:.1f} s "
+                f"({cpu['worker'] / n * 1000:.0f} ms a job); the raw engine used at most "
+                f"{raw_seconds * WORKERS:.1f} s ({raw_seconds * WORKERS / n * 1000:.0f} ms a job: "
+                "its wall time on both cores).",
                 "",
                 f"Queued to running: {delay_jobs} small jobs (`{uploads[0][0]}`) posted one at a "
                 "time on an idle cluster, each after the one before finished; the delay is the "
@@ -141,18 +148,21 @@ class Command(BaseCommand):
         stack, url = self._stack(work, "redis")
         try:
             post = _poster(url, key)
+            nodes = {"web": stack.processes["web"], "worker": stack.processes["worker"]}
+            cpu_before = {name: _cpu_seconds(process) for name, process in nodes.items()}
             started = time.monotonic()
             with ThreadPoolExecutor(4) as pool:
                 ids = list(pool.map(post, uploads))
             _wait_finished(ids)
             seconds = time.monotonic() - started
+            cpu = {name: _cpu_seconds(nodes[name]) - cpu_before[name] for name in nodes}
             failed = Vectorization.objects.filter(
                 pk__in=ids, status=Vectorization.Status.FAILED
             ).count()
             delays = _delays(post, uploads[0], delay_jobs)
         finally:
             stack.stop()
-        return seconds, failed, delays
+        return seconds, failed, cpu, delays
 
     def _delays_only(self, work, key, upload, delay_jobs):
         stack, url = self._stack(work, "orm")
@@ -160,6 +170,21 @@ class Command(BaseCommand):
             return _delays(_poster(url, key), upload, delay_jobs)
         finally:
             stack.stop()
+
+
+def _cpu_seconds(process) -> float:
+    """User + system CPU of a node's process and every process it started."""
+    try:
+        root = psutil.Process(process.pid)
+        tree = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    total = 0.0
+    for member in tree:
+        with contextlib.suppress(psutil.Error):
+            times = member.cpu_times()
+            total += times.user + times.system
+    return total
 
 
 def _raw_engine(uploads) -> float:
