@@ -32,11 +32,12 @@ STATUS_BY_CODE = {
 }
 
 
+def error_envelope(code: str, message: str, details: dict | None = None) -> dict:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
 def error_response(code: str, message: str, details: dict | None = None, *, status_code: int):
-    return Response(
-        {"error": {"code": code, "message": message, "details": details or {}}},
-        status=status_code,
-    )
+    return Response(error_envelope(code, message, details), status=status_code)
 
 
 def exception_handler(exc, context):

@@ -3,11 +3,12 @@
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
+from vectorcraft.api import error_envelope
 from vectorcraft.outages import RETRY_AFTER_SECONDS, current_outage
 
 
 def _envelope(code: str, message: str, status: int) -> JsonResponse:
-    return JsonResponse({"error": {"code": code, "message": message, "details": {}}}, status=status)
+    return JsonResponse(error_envelope(code, message), status=status)
 
 
 def server_error(request):

@@ -6,10 +6,20 @@ import platform
 from pathlib import Path
 
 from django.conf import settings
+from django.core.management.base import CommandError
 from django.utils import timezone
 
 HEADER = "# Benchmarks\n\nFigures measured on the project's machines, each with its command.\n"
 DEFAULT_PATH = Path(settings.BASE_DIR) / "docs" / "BENCHMARKS.md"
+DEFAULT_CORPUS = Path(settings.BASE_DIR).parent / "shared" / "bench" / "public"
+
+
+def require_postgres_and_redis() -> None:
+    """The stack benchmarks start production-mode nodes, which need both."""
+    if not settings.DATABASES["default"]["ENGINE"].endswith("postgresql") or not (
+        settings.REDIS_URL
+    ):
+        raise CommandError("Run it on PostgreSQL and Redis: set DATABASE_URL and REDIS_URL.")
 
 
 def machine() -> str:

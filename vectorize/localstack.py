@@ -118,6 +118,16 @@ class Stack:
         self.urls[name] = url
         return url
 
+    def wait_ready(self, url: str, timeout: float = 60) -> None:
+        """Until a web node reports its database, cache, broker and a running cluster ready."""
+
+        def ready():
+            with contextlib.suppress(requests.ConnectionError):
+                return requests.get(f"{url}/health/ready", timeout=5).status_code == 200
+            return False
+
+        wait_for(ready, timeout=timeout, message=f"{url} never became ready")
+
     def start_cluster(self, name: str, **overrides) -> subprocess.Popen:
         command = [sys.executable, str(ROOT / "manage.py"), "qcluster"]
         return self._start(name, command, {**self.env, **overrides})

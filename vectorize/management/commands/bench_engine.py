@@ -1,6 +1,5 @@
 from pathlib import Path
 
-from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from vectorize import benchreport
@@ -18,10 +17,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument(
-            "--corpus",
-            default=str(Path(settings.BASE_DIR).parent / "shared" / "bench" / "public"),
-        )
+        parser.add_argument("--corpus", default=str(benchreport.DEFAULT_CORPUS))
         parser.add_argument("--output", default=str(benchreport.DEFAULT_PATH))
         parser.add_argument("--no-write", action="store_true", help="Print only.")
 

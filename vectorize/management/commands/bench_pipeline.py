@@ -27,7 +27,7 @@ FINISHED = (Vectorization.Status.SUCCEEDED, Vectorization.Status.FAILED)
 
 def _raw_job(data: bytes) -> int:
     """What the stack does to one upload, without the stack: normalise, trace, fidelity report."""
-    image = engine.normalize_image(data, max_pixels=40_000_000)
+    image = engine.normalize_image(data, max_pixels=settings.MAX_IMAGE_PIXELS)
     result = engine.trace(image.png)
     result.metrics.update(fidelity_report(result.svg, image.png))
     return len(result.svg)
@@ -42,20 +42,14 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument(
-            "--corpus",
-            default=str(Path(settings.BASE_DIR).parent / "shared" / "bench" / "public"),
-        )
+        parser.add_argument("--corpus", default=str(benchreport.DEFAULT_CORPUS))
         parser.add_argument("--rounds", type=int, default=2, help="Times the corpus is sent.")
         parser.add_argument("--delay-jobs", type=int, default=30, help="Jobs per broker.")
         parser.add_argument("--output", default=str(benchreport.DEFAULT_PATH))
         parser.add_argument("--no-write", action="store_true", help="Print only.")
 
     def handle(self, *args, corpus, rounds, delay_jobs, output, no_write, **options):
-        if not settings.DATABASES["default"]["ENGINE"].endswith("postgresql") or not (
-            settings.REDIS_URL
-        ):
-            raise CommandError("Run it on PostgreSQL and Redis: set DATABASE_URL and REDIS_URL.")
+        benchreport.require_postgres_and_redis()
         corpus = Path(corpus)
         manifest = json.loads((corpus / "manifest.json").read_text())
         uploads = [(entry["file"], (corpus / entry["file"]).read_bytes()) for entry in manifest]
@@ -141,7 +135,7 @@ class Command(BaseCommand):
         stack = localstack.Stack(work / f"nodes-{broker}", env)
         url = stack.start_web("web")
         stack.start_cluster("worker")
-        time.sleep(3)  # the cluster's workers start
+        stack.wait_ready(url)
         return stack, url
 
     def _through_stack(self, work, key, uploads, delay_jobs):

@@ -1,5 +1,6 @@
 import csv
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -37,17 +38,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--probe-seconds", type=int, default=20, help="Length of each one-endpoint run."
         )
-        parser.add_argument(
-            "--corpus",
-            default=str(Path(settings.BASE_DIR).parent / "shared" / "bench" / "public"),
-        )
+        parser.add_argument("--corpus", default=str(benchreport.DEFAULT_CORPUS))
         parser.add_argument("--output", default=str(benchreport.DEFAULT_PATH))
         parser.add_argument("--no-write", action="store_true", help="Print only.")
 
     def handle(self, *args, users, seconds, probe_seconds, corpus, output, no_write, **options):
+        benchreport.require_postgres_and_redis()
         database = settings.DATABASES["default"]
-        if not database["ENGINE"].endswith("postgresql") or not settings.REDIS_URL:
-            raise CommandError("Run it on PostgreSQL and Redis: set DATABASE_URL and REDIS_URL.")
         work = Path(tempfile.mkdtemp(prefix="vectorcraft-loadtest-"))
         try:
             images = self._small_images(Path(corpus), work / "images")
@@ -65,6 +62,7 @@ class Command(BaseCommand):
             try:
                 url = stack.start_web("web")
                 stack.start_cluster("worker")
+                stack.wait_ready(url)
                 runs = {
                     "live": self._locust(url, "LiveProbe", users, probe_seconds, work, accounts),
                     "status": self._locust(
@@ -137,7 +135,7 @@ class Command(BaseCommand):
             user_class,
         ]  # fmt: skip
         env = {
-            **localstack.production_env(database_url="", redis_url="", static_root=work / "static"),
+            **os.environ,
             "LOADTEST_ACCOUNTS": str(accounts),
             "LOADTEST_IMAGES": str(work / "images"),
         }
