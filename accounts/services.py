@@ -11,6 +11,7 @@ from accounts.models import ApiKey, User
 from accounts.selectors import forget_api_key, remember_api_key
 from vectorcraft.errors import ApplicationError
 from vectorize.models import Vectorization
+from vectorize.selectors import vectorization_forget
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ def user_delete(*, user: User) -> None:
         user = get_user_model().objects.select_for_update().get(pk=user.pk)
         for job in Vectorization.objects.filter(owner=user):
             files.extend(file for file in (job.input_file, job.output_file) if file)
+            vectorization_forget(vectorization_id=job.pk)
         Vectorization.objects.filter(owner=user).delete()
         for prefix in ApiKey.objects.filter(user=user).values_list("prefix", flat=True):
             transaction.on_commit(lambda prefix=prefix: forget_api_key(prefix=prefix))

@@ -81,3 +81,12 @@ class VectorizationAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # jobs come from uploads, through the service
+
+    # Deleting goes through the service too, so the files go with the row and the API stops
+    # showing the job at once.
+    def delete_model(self, request, obj):
+        services.vectorization_delete(vectorization=obj)
+
+    def delete_queryset(self, request, queryset):
+        for job in queryset:
+            services.vectorization_delete(vectorization=job)

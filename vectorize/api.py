@@ -80,6 +80,12 @@ def _job_response(request, job: Vectorization, *, wait: float = 0) -> Response:
     return _with_credit_headers(response, request, charged=price_for(mode=job.mode))
 
 
+def _represent(job: Vectorization) -> dict:
+    """The job as the API shows it, with links relative to the host (kept in the cache, so it
+    must not depend on the request)."""
+    return dict(VectorizationSerializer(job).data)
+
+
 def _with_credit_headers(response, request, *, charged: int) -> Response:
     response["X-Credits-Charged"] = str(charged)
     response["X-Credits-Remaining"] = str(balance_for_user(user=request.user))
@@ -173,10 +179,13 @@ class VectorizationListCreateApi(ApiView):
 class VectorizationDetailApi(ApiView):
     @extend_schema(summary="A vectorization", responses={200: VectorizationSerializer, **ERRORS})
     def get(self, request, vectorization_id):
-        job = selectors.vectorization_get_for_user(
-            user=request.user, vectorization_id=vectorization_id
+        representation = selectors.vectorization_representation_for_user(
+            user=request.user, vectorization_id=vectorization_id, represent=_represent
         )
-        return Response(VectorizationSerializer(job, context={"request": request}).data)
+        links = {
+            name: request.build_absolute_uri(url) for name, url in representation["links"].items()
+        }
+        return Response({**representation, "links": links})
 
     @extend_schema(summary="Delete a vectorization and its files", responses={204: None, **ERRORS})
     def delete(self, request, vectorization_id):

@@ -18,6 +18,7 @@ from vectorize.engine import exports
 from vectorize.engine.fidelity import fidelity_report
 from vectorize.errors import VectorizeErrorCode
 from vectorize.models import Batch, Vectorization, output_upload_to
+from vectorize.selectors import vectorization_forget
 
 logger = logging.getLogger(__name__)
 Status = Vectorization.Status
@@ -267,6 +268,7 @@ def vectorization_run(*, vectorization_id) -> Vectorization | None:
         job.attempts += 1
         job.started_at = timezone.now()
         job.save(update_fields=["status", "attempts", "started_at"])
+        vectorization_forget(vectorization_id=job.pk)
 
     # The engine runs outside any transaction: no lock is held while it works.
     try:
@@ -317,6 +319,7 @@ def _finish_succeeded(job: Vectorization, result: engine.TraceResult) -> Vectori
                 "error_message",
             ]
         )
+        vectorization_forget(vectorization_id=current.pk)
     return current
 
 
@@ -337,6 +340,7 @@ def _mark_failed(job: Vectorization, *, code: str, message: str) -> None:
     job.error_message = message
     job.finished_at = timezone.now()
     job.save(update_fields=["status", "error_code", "error_message", "finished_at"])
+    vectorization_forget(vectorization_id=job.pk)
     credits_refund_for_job(job=job)
 
 
@@ -351,6 +355,7 @@ def vectorization_delete(*, vectorization: Vectorization) -> None:
     """Delete a job with its stored files."""
     files = [vectorization.input_file, vectorization.output_file]
     with transaction.atomic():
+        vectorization_forget(vectorization_id=vectorization.pk)
         vectorization.delete()
         transaction.on_commit(lambda: [file.delete(save=False) for file in files if file])
 
@@ -388,6 +393,7 @@ def vectorizations_reap(*, now=None) -> dict:
                 current.status = Status.QUEUED
                 current.enqueued_at = now
                 current.save(update_fields=["status", "enqueued_at"])
+                vectorization_forget(vectorization_id=current.pk)
                 transaction.on_commit(lambda pk=current.pk: _enqueue(pk))
                 counts["requeued"] += 1
             logger.warning("reaper took over vectorization %s (was running)", current.pk)
@@ -438,5 +444,6 @@ def vectorization_requeue(*, vectorization: Vectorization) -> bool:
             )
         )
         if updated:
+            vectorization_forget(vectorization_id=vectorization.pk)
             transaction.on_commit(lambda: _enqueue(vectorization.pk))
     return bool(updated)

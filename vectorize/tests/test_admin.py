@@ -1,5 +1,6 @@
 import pytest
 
+from vectorize.models import Vectorization
 from vectorize.tests.factories import queued_job
 
 pytestmark = pytest.mark.django_db
@@ -28,3 +29,25 @@ def test_it_shows_a_job(admin_client, user, bench_dir):
 
     assert response.status_code == 200
     assert b"emoji_1F309.png" in response.content
+
+
+def test_it_deletes_jobs_with_their_files(
+    admin_client, user, bench_dir, media_root, django_capture_on_commit_callbacks
+):
+    jobs = [queued_job(user, bench_dir), queued_job(user, bench_dir, name="logo_ruby.png")]
+    inputs = [media_root / job.input_file.name for job in jobs]
+    assert all(path.exists() for path in inputs)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            "/admin/vectorize/vectorization/",
+            {
+                "action": "delete_selected",
+                "_selected_action": [str(job.pk) for job in jobs],
+                "post": "yes",
+            },
+        )
+
+    assert response.status_code == 302
+    assert not Vectorization.objects.exists()
+    assert not any(path.exists() for path in inputs)

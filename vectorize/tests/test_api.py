@@ -5,6 +5,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from accounts import services as account_services
+from vectorcraft.api import ReadThrottle
+from vectorize import services
 from vectorize.models import Batch, IdempotentRequest, Vectorization
 from vectorize.tasks import vectorization_process
 from vectorize.tests.factories import queued_job
@@ -61,6 +63,61 @@ def test_it_reports_a_finished_job_with_its_fidelity_and_links(api, bench_dir, u
     pdf = api.get(body["links"]["pdf"])
     assert pdf.status_code == 200
     assert pdf.content.startswith(b"%PDF-")
+
+
+def test_it_answers_a_repeated_status_read_without_the_database(
+    api, bench_dir, user, django_assert_num_queries
+):
+    job = queued_job(user, bench_dir)
+    first = api.get(f"{URL}{job.pk}/")
+
+    with django_assert_num_queries(0):
+        again = api.get(f"{URL}{job.pk}/")
+
+    assert again.json() == first.json()
+    assert again.json()["links"] == {"self": f"http://testserver{URL}{job.pk}/"}
+
+
+def test_it_shows_each_change_to_a_job_at_once(api, bench_dir, user, settings):
+    job = queued_job(user, bench_dir)
+    statuses = [api.get(f"{URL}{job.pk}/").json()["status"]]
+
+    vectorization_process(str(job.pk))
+    succeeded = api.get(f"{URL}{job.pk}/").json()
+    services.vectorization_delete(vectorization=Vectorization.objects.get(pk=job.pk))
+    deleted = api.get(f"{URL}{job.pk}/")
+
+    assert statuses == ["queued"]
+    assert succeeded["status"] == "succeeded"
+    assert succeeded["fidelity"]["ssim"] > 0.9
+    assert set(succeeded["links"]) == {"self", "svg", "pdf", "eps", "png"}
+    _assert_envelope(deleted, 404, "not_found")
+
+
+def test_it_shows_a_failure_and_a_requeue_at_once(api, bench_dir, user, settings):
+    settings.JOB_MAX_ATTEMPTS = 1
+    job = queued_job(user, bench_dir)
+    Vectorization.objects.filter(pk=job.pk).update(status="running", attempts=1)
+    running = api.get(f"{URL}{job.pk}/").json()
+
+    vectorization_process(str(job.pk))  # its one attempt was used: it fails
+    failed = api.get(f"{URL}{job.pk}/").json()
+    services.vectorization_requeue(vectorization=Vectorization.objects.get(pk=job.pk))
+    requeued = api.get(f"{URL}{job.pk}/").json()
+
+    assert running["status"] == "running"
+    assert (failed["status"], failed["error"]["code"]) == ("failed", "gave_up")
+    assert (requeued["status"], requeued["error"], requeued["attempts"]) == ("queued", None, 0)
+
+
+def test_it_keeps_a_cached_job_from_other_users(api, bench_dir, user, other_user):
+    job = queued_job(user, bench_dir)
+    assert api.get(f"{URL}{job.pk}/").status_code == 200
+    _, secret = account_services.api_key_create(user=other_user, name="other")
+    other = APIClient()
+    other.credentials(HTTP_AUTHORIZATION=f"Api-Key {secret}")
+
+    _assert_envelope(other.get(f"{URL}{job.pk}/"), 404, "not_found")
 
 
 def test_it_previews_a_scaled_down_copy(api, bench_dir):
@@ -286,7 +343,15 @@ def test_it_lets_a_refused_request_be_retried_with_its_key(api, bench_dir):
     assert accepted.status_code == 202
 
 
-def test_it_throttles_reads_with_retry_after(api, settings):
+@pytest.fixture
+def clock(monkeypatch):
+    """The read rate limit's clock, moved by hand."""
+    now = [1_800_000_000.0]
+    monkeypatch.setattr(ReadThrottle, "timer", staticmethod(lambda: now[0]))
+    return now
+
+
+def test_it_throttles_reads_with_retry_after(api, settings, clock):
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": {"read": "3/min", "submit": "60/min"},
@@ -299,8 +364,26 @@ def test_it_throttles_reads_with_retry_after(api, settings):
     assert codes == [200, 200, 200, 429]
     assert submit_still_open.status_code == 400  # a separate budget: refused for its content
     error = _assert_envelope(limited, 429, "throttled")
-    assert int(limited["Retry-After"]) > 0
+    assert 0 < int(limited["Retry-After"]) <= 60
     assert error["message"].startswith("Request was throttled.")
+
+
+def test_it_opens_the_next_window_when_retry_after_has_passed(api, settings, clock):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"read": "2/min", "submit": "60/min"},
+    }
+    codes = [api.get(URL).status_code for _ in range(3)]
+    retry_after = int(api.get(URL)["Retry-After"])
+
+    clock[0] += retry_after - 1
+    still_limited = api.get(URL).status_code
+    clock[0] += 1
+    reopened = [api.get(URL).status_code for _ in range(3)]
+
+    assert codes == [200, 200, 429]
+    assert still_limited == 429
+    assert reopened == [200, 200, 429]
 
 
 def test_it_serves_the_openapi_schema_and_docs(client):

@@ -6,6 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
+from django_q.brokers import get_broker
 
 from payments.models import CreditEntry
 from payments.selectors import balance_for_user
@@ -27,12 +28,15 @@ def test_it_puts_a_job_whose_worker_died_back_in_the_queue_once(
         status="running", attempts=1, started_at=timezone.now() - AGO
     )
 
-    with django_capture_on_commit_callbacks() as callbacks:
+    broker = get_broker()
+    waiting = broker.queue_size()
+
+    with django_capture_on_commit_callbacks(execute=True):
         first = services.vectorizations_reap()
     second = services.vectorizations_reap()
 
     assert first == {"requeued": 1, "failed": 0}
-    assert len(callbacks) == 1  # sent to the queue once
+    assert broker.queue_size() == waiting + 1  # sent to the queue once
     assert Vectorization.objects.get(pk=job.pk).status == "queued"
     assert second == {"requeued": 0, "failed": 0}
 
