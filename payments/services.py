@@ -21,12 +21,16 @@ Kind = CreditEntry.Kind
 
 
 def _book(*, user, delta, kind, key, reference, created_by, note, allow_overdraft) -> CreditEntry:
-    CreditAccount.objects.get_or_create(user=user)
     accounts = CreditAccount.objects.filter(user=user)
     if delta < 0 and not allow_overdraft:
         # A guarded update: of two concurrent debits with credit for one, exactly one matches.
         accounts = accounts.filter(balance__gte=-delta)
-    if not accounts.update(balance=F("balance") + delta):
+    updated = accounts.update(balance=F("balance") + delta)
+    if not updated:
+        # Short of credit, or the user's first booking: their account is made on first use.
+        CreditAccount.objects.get_or_create(user=user)
+        updated = accounts.update(balance=F("balance") + delta)
+    if not updated:
         balance = CreditAccount.objects.get(user=user).balance
         raise ApplicationError(
             f"Not enough credits: this needs {-delta} and you have {balance}. "
@@ -40,11 +44,12 @@ def _book(*, user, delta, kind, key, reference, created_by, note, allow_overdraf
         kind=kind,
         idempotency_key=key,
         reference=reference[:200],
-        balance_after=CreditAccount.objects.get(user=user).balance,
+        balance_after=CreditAccount.objects.values_list("balance", flat=True).get(user=user),
         created_by=created_by,
         note=note[:500],
     )
-    entry.full_clean(validate_unique=False)  # uniqueness is the database's job, under races
+    # Uniqueness is the database's job, under races; the users are the rows passed in.
+    entry.full_clean(validate_unique=False, exclude=["user", "created_by"])
     entry.save(force_insert=True)
     return entry
 

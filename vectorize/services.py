@@ -120,10 +120,14 @@ def _store(
         has_alpha=image.has_alpha,
         preset=checked.preset,
         options=checked.options,
+        # Stamped before the message is sent (after the commit): a fast worker may start first.
+        enqueued_at=timezone.now() if enqueue else None,
     )
     job.input_file.save("input.png", ContentFile(image.png), save=False)
     try:
-        job.full_clean()
+        # The owner, batch and original job are rows passed in, and the id is a new UUID: the
+        # checks that would query for them are left to the database's constraints.
+        job.full_clean(exclude=["owner", "batch", "rerun_of"], validate_unique=False)
         with transaction.atomic():
             job.save(force_insert=True)
             if charge:
@@ -228,7 +232,7 @@ def _enqueue(vectorization_id) -> None:
         vectorization_enqueue(vectorization_id)
     except Exception:
         # The job row is committed (and charged): it is accepted. With the broker unreachable it
-        # stays queued without enqueued_at, and the reaper sends it again once the broker is back.
+        # stays queued, and the reaper sends it again once the broker is back.
         logger.exception("could not queue vectorization %s; the reaper will", vectorization_id)
 
 
@@ -440,7 +444,12 @@ def vectorization_requeue(*, vectorization: Vectorization) -> bool:
             Vectorization.objects.filter(pk=vectorization.pk)
             .exclude(status=Status.SUCCEEDED)
             .update(
-                status=Status.QUEUED, attempts=0, error_code="", error_message="", finished_at=None
+                status=Status.QUEUED,
+                attempts=0,
+                error_code="",
+                error_message="",
+                finished_at=None,
+                enqueued_at=timezone.now(),
             )
         )
         if updated:

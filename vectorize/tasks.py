@@ -1,11 +1,9 @@
 """Q cluster tasks: ids in, services do the work."""
 
-from django.utils import timezone
 from django_q.tasks import async_task
 
 from vectorcraft.logging import job_id
 from vectorize import services
-from vectorize.models import Vectorization
 
 
 def vectorization_process(vectorization_id: str) -> str | None:
@@ -18,16 +16,17 @@ def vectorization_process(vectorization_id: str) -> str | None:
 
 
 def vectorization_enqueue(vectorization_id) -> str:
-    """Queue a job for the cluster: from transaction.on_commit, once the row exists."""
-    sent_at = timezone.now()  # before the send: a fast worker may start it before we return
-    task_id = async_task(
+    """Queue a job for the cluster: from transaction.on_commit, once the row exists. The caller
+    has set the job's enqueued_at (in the same write that made it queued)."""
+    return async_task(
         "vectorize.tasks.vectorization_process",
         str(vectorization_id),
         task_name=f"vectorize-{vectorization_id}",
         group="vectorize",
+        # The job's row records its outcome. A saved success would also make the cluster's
+        # monitor lock and read every saved success (up to save_limit) once per job.
+        save=False,
     )
-    Vectorization.objects.filter(pk=vectorization_id).update(enqueued_at=sent_at)
-    return task_id
 
 
 def vectorizations_reap() -> dict:

@@ -4,7 +4,7 @@ from django.core.management import call_command
 
 from accounts.models import User
 from payments import services
-from payments.models import CreditEntry
+from payments.models import CreditAccount, CreditEntry
 from payments.selectors import balance_for_user
 from payments.tasks import credits_monthly_top_up
 from vectorcraft.errors import ApplicationError
@@ -50,6 +50,22 @@ def test_it_refuses_a_debit_past_zero_and_changes_nothing(user):
     assert caught.value.code == "insufficient_credits"
     assert balance_for_user(user=user) == 1
     assert not CreditEntry.objects.filter(idempotency_key="too-much").exists()
+
+
+def test_it_opens_the_account_with_a_users_first_booking():
+    newcomer = User.objects.create_user(email="new@example.com", password=None)
+    assert not CreditAccount.objects.filter(user=newcomer).exists()
+
+    with pytest.raises(ApplicationError) as short:
+        services.credits_book(
+            user=newcomer, delta=-1, kind="job", key="first-debit", allow_overdraft=False
+        )
+    entry, created = services.credits_book(user=newcomer, delta=3, kind="staff", key="first")
+
+    assert short.value.code == "insufficient_credits"
+    assert (created, entry.balance_after) == (True, 3)
+    assert CreditAccount.objects.get(user=newcomer).balance == 3
+    assert list(CreditEntry.objects.filter(user=newcomer).values_list("delta", flat=True)) == [3]
 
 
 def test_it_charges_production_jobs_and_not_previews(user, bench_dir):
