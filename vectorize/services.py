@@ -120,8 +120,6 @@ def _store(
         has_alpha=image.has_alpha,
         preset=checked.preset,
         options=checked.options,
-        # Stamped before the message is sent (after the commit): a fast worker may start first.
-        enqueued_at=timezone.now() if enqueue else None,
     )
     job.input_file.save("input.png", ContentFile(image.png), save=False)
     try:
@@ -129,6 +127,10 @@ def _store(
         # checks that would query for them are left to the database's constraints.
         job.full_clean(exclude=["owner", "batch", "rerun_of"], validate_unique=False)
         with transaction.atomic():
+            if enqueue:
+                # Stamped with the write that queues the job, before the message is sent (after
+                # the commit): a fast worker may start it before this request returns.
+                job.enqueued_at = timezone.now()
             job.save(force_insert=True)
             if charge:
                 # Charged in the same transaction as the job: no job without its debit.

@@ -2,6 +2,7 @@ import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from PIL import Image
 
 from vectorcraft.errors import ApplicationError
@@ -33,10 +34,14 @@ def test_it_stores_a_normalized_png_under_a_random_name(user, bench_dir, media_r
 
 
 def test_it_queues_the_job_after_commit(user, bench_dir, django_capture_on_commit_callbacks):
+    before = timezone.now()
     with django_capture_on_commit_callbacks() as callbacks:
-        services.vectorization_create(owner=user, upload=upload_from(bench_dir / "logo_ruby.png"))
+        job = services.vectorization_create(
+            owner=user, upload=upload_from(bench_dir / "logo_ruby.png")
+        )
 
     assert len(callbacks) == 1
+    assert before <= Vectorization.objects.get(pk=job.pk).enqueued_at <= timezone.now()
 
 
 @pytest.mark.parametrize(

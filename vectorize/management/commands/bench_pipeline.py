@@ -31,7 +31,7 @@ FINISHED = (Vectorization.Status.SUCCEEDED, Vectorization.Status.FAILED)
 CPU_PARTS = {
     "web": "web node (gunicorn)",
     "worker": "Q cluster",
-    "postgresql": "PostgreSQL",
+    "postgresql": "PostgreSQL (its processes that lived through the run)",
     "redis": "Redis",
     "client": "client (this command, posting and polling)",
 }
@@ -150,8 +150,9 @@ class Command(BaseCommand):
                 "",
                 f"Queued to running: {delay_jobs} small jobs (`{uploads[0][0]}`) posted one at a "
                 "time on an idle cluster, each after the one before finished; the delay is the "
-                "job's `started_at` (the worker took it) minus `enqueued_at` (just before the "
-                "message was sent). The ORM broker polls every `Q_POLL` = 0.2 s.",
+                "job's `started_at` (the worker took it) minus `enqueued_at` (stamped by the "
+                "write that queued it, before its commit and the message). The ORM broker polls "
+                "every `Q_POLL` = 0.2 s.",
                 "",
                 benchreport.markdown_table(
                     ["broker", "jobs", "median ms", "p95 ms", "max ms"],
