@@ -53,7 +53,8 @@ def vectorization_representation_for_user(
 
     `represent` must depend on the job's row alone (not on the request).
     """
-    key = _vectorization_cache_key(_uuid_or_404(vectorization_id))
+    vectorization_id = _uuid_or_404(vectorization_id)
+    key = _vectorization_cache_key(vectorization_id)
     cached = None
     with contextlib.suppress(Exception):  # a cache outage only costs the database a read
         cached = cache.get(key)

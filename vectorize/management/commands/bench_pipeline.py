@@ -229,19 +229,23 @@ class Command(BaseCommand):
             stack.stop()
 
 
+def _cpu_of(processes) -> float:
+    """User + system CPU of the processes (one that has exited counts nothing)."""
+    total = 0.0
+    for process in processes:
+        with contextlib.suppress(psutil.Error):
+            times = process.cpu_times()
+            total += times.user + times.system
+    return total
+
+
 def _cpu_seconds(process) -> float:
     """User + system CPU of a node's process and every process it started."""
     try:
         root = psutil.Process(process.pid)
-        tree = [root, *root.children(recursive=True)]
+        return _cpu_of([root, *root.children(recursive=True)])
     except psutil.Error:
         return 0.0
-    total = 0.0
-    for member in tree:
-        with contextlib.suppress(psutil.Error):
-            times = member.cpu_times()
-            total += times.user + times.system
-    return total
 
 
 def _service_cpu_seconds() -> dict:
@@ -274,13 +278,8 @@ class _RawEngine:
         return seconds, self._cpu_seconds() - cpu_before
 
     def _cpu_seconds(self) -> float:
-        total = 0.0
-        for child in psutil.Process().children(recursive=True):
-            if child.pid not in self.others:
-                with contextlib.suppress(psutil.Error):
-                    times = child.cpu_times()
-                    total += times.user + times.system
-        return total
+        children = psutil.Process().children(recursive=True)
+        return _cpu_of(child for child in children if child.pid not in self.others)
 
     def close(self):
         self.pool.shutdown()
