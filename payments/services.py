@@ -119,18 +119,24 @@ def credits_top_up_monthly(*, user, month: str) -> CreditEntry | None:
 
 
 def credits_debit_for_job(*, job, cost: int) -> CreditEntry | None:
-    """Charge a job when it is accepted; refused (402) when the balance is short."""
+    """Charge a new job, in the transaction that inserts it; refused (402) when the balance is
+    short, which rolls the job back too.
+
+    A new job's key cannot have been booked yet, so there is no earlier entry to look for: the
+    unique key still refuses a second charge, failing the transaction that tried it."""
     if cost <= 0:
         return None
-    entry, _ = credits_book(
-        user=job.owner,
-        delta=-cost,
-        kind=Kind.JOB,
-        key=f"job:{job.pk}",
-        reference=f"{job.original_filename} ({job.pk})",
-        allow_overdraft=False,
-    )
-    return entry
+    with transaction.atomic(savepoint=False):  # joins the job's transaction
+        return _book(
+            user=job.owner,
+            delta=-cost,
+            kind=Kind.JOB,
+            key=f"job:{job.pk}",
+            reference=f"{job.original_filename} ({job.pk})",
+            created_by=None,
+            note="",
+            allow_overdraft=False,
+        )
 
 
 def credits_refund_for_job(*, job) -> CreditEntry | None:

@@ -1,6 +1,8 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
 from payments import services
@@ -76,6 +78,37 @@ def test_it_charges_production_jobs_and_not_previews(user, bench_dir):
 
     assert balance_for_user(user=user) == before - 1
     assert CreditEntry.objects.filter(user=user, kind="job").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)  # the job's transaction is the outermost one
+def test_it_charges_a_new_job_in_its_own_write_without_looking_for_an_earlier_charge(
+    user, bench_dir
+):
+    data = (bench_dir / "logo_ruby.png").read_bytes()
+    before = balance_for_user(user=user)
+
+    with CaptureQueriesContext(connection) as queries:
+        job = vectorize_services.vectorization_create(
+            owner=user, upload=SimpleUploadedFile("a.png", data), enqueue=False
+        )
+
+    sql = [query["sql"] for query in queries.captured_queries]
+    assert not [text for text in sql if text.startswith("SELECT") and "creditentry" in text]
+    assert not [text for text in sql if "SAVEPOINT" in text]
+    entry = CreditEntry.objects.get(idempotency_key=f"job:{job.pk}")
+    assert (entry.delta, entry.balance_after) == (-1, before - 1)
+    assert balance_for_user(user=user) == before - 1
+
+
+def test_it_refuses_a_second_charge_for_the_same_job_and_changes_nothing(user, bench_dir):
+    job = queued_job(user, bench_dir)
+    charged = balance_for_user(user=user)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        services.credits_debit_for_job(job=job, cost=1)
+
+    assert balance_for_user(user=user) == charged
+    assert CreditEntry.objects.filter(idempotency_key=f"job:{job.pk}").count() == 1
 
 
 def test_it_refunds_a_failed_job_exactly_once_however_often_it_is_retried(
