@@ -4,7 +4,10 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.models import User
+from payments.services import credits_book
+from vectorize.management.commands.bench_pipeline import settle_leftovers
 from vectorize.models import Vectorization
+from vectorize.tests.factories import queued_job
 
 pytestmark = pytest.mark.django_db
 
@@ -59,3 +62,20 @@ def test_it_refuses_unknown_paths_and_users(tmp_path, bench_dir):
         call_command("vectorize", str(tmp_path / "missing.png"), "--sync")
     with pytest.raises(CommandError, match="No account with the e-mail address"):
         call_command("vectorize", str(bench_dir / "logo_ruby.png"), "--user", "x@example.com")
+
+
+def test_the_pipeline_benchmark_settles_its_own_leftovers_and_refuses_anyone_elses(user, bench_dir):
+    bench_user = User.objects.create_user(email="bench-1@example.com", password=None)
+    credits_book(user=bench_user, delta=5, kind="staff", key="bench-leftovers")
+    leftover = queued_job(bench_user, bench_dir)
+    finished = queued_job(bench_user, bench_dir)
+    Vectorization.objects.filter(pk=finished.pk).update(status="succeeded")
+
+    assert settle_leftovers() == 1
+    leftover.refresh_from_db()
+    assert (leftover.status, leftover.error_code) == ("failed", "gave_up")
+    assert Vectorization.objects.get(pk=finished.pk).status == "succeeded"
+
+    queued_job(user, bench_dir)
+    with pytest.raises(CommandError, match="1 unfinished jobs that are not the benchmark's"):
+        settle_leftovers()
