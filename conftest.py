@@ -99,8 +99,11 @@ def _database_url_for_tests() -> str:
 
 
 @pytest.fixture
-def qcluster(transactional_db, media_root, tmp_path):
-    """Start a real `manage.py qcluster` process on the test database; stop it afterwards."""
+def qcluster(request, transactional_db, media_root, tmp_path):
+    """Start a real `manage.py qcluster` process on the test database; stop it afterwards.
+
+    `@pytest.mark.qcluster_env(NAME="value")` adds to its environment."""
+    marker = request.node.get_closest_marker("qcluster_env")
     env = {
         **os.environ,
         "DATABASE_URL": _database_url_for_tests(),
@@ -108,6 +111,7 @@ def qcluster(transactional_db, media_root, tmp_path):
         "Q_WORKERS": "1",
         "Q_POLL": "0.1",
         "PYTHONUNBUFFERED": "1",
+        **(marker.kwargs if marker else {}),
     }
     log_path = tmp_path / "qcluster.log"
     with log_path.open("wb") as log:

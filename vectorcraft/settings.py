@@ -349,6 +349,11 @@ REAPER_GRACE_SECONDS = env.int("REAPER_GRACE_SECONDS", default=120)
 
 # --- Q cluster (django-q2) -------------------------------------------------------------------
 Q_WORKERS = env.int("Q_WORKERS", default=2)
+# A worker is replaced after this many jobs, or after a job took its memory past Q_MAX_RSS_MB.
+# A new worker traces its first large images more slowly (about 15 to 30 % here), so memory is
+# what bounds a worker's life, and the count only guards against slow leaks.
+Q_RECYCLE = env.int("Q_RECYCLE", default=2000)
+Q_MAX_RSS_MB = env.int("Q_MAX_RSS_MB", default=1024)
 Q_CLUSTER = {
     "name": "vectorcraft",
     "workers": Q_WORKERS,
@@ -358,7 +363,8 @@ Q_CLUSTER = {
     "retry": JOB_TIMEOUT + 60,
     "max_attempts": JOB_MAX_ATTEMPTS + 1,
     "ack_failures": False,
-    "recycle": 200,
+    "recycle": Q_RECYCLE,
+    "max_rss": Q_MAX_RSS_MB * 1024,  # django-q2 counts in KB (the worker's peak RSS)
     "save_limit": 1000,
     # Tasks a cluster takes from the broker ahead of its workers: no more than it can start, so
     # with several worker nodes a busy node never holds back jobs an idle node could run.

@@ -77,3 +77,26 @@ def test_it_holds_an_api_submission_until_the_cluster_finishes_it(user, bench_di
     assert body["status"] == "succeeded"
     assert body["fidelity"]["ssim"] > 0.9
     assert response["Location"].endswith(f"/api/v1/vectorizations/{body['id']}/")
+
+
+@pytest.mark.qcluster_env(Q_MAX_RSS_MB="1")
+def test_it_replaces_a_worker_whose_memory_grew_past_the_limit_and_goes_on(
+    user, bench_dir, qcluster
+):
+    jobs = [queued_job(user, bench_dir, name=name) for name in ("logo_ruby.png", "emoji_1F309.png")]
+
+    for job in jobs:
+        vectorization_enqueue(job.pk)
+    wait_for(
+        lambda: Vectorization.objects.filter(status="succeeded").count() == 2,
+        timeout=90,
+        message=f"jobs not finished; cluster log:\n{qcluster.log_path.read_text()}",
+    )
+
+    # Every worker peaks past 1 MB: each is replaced after its job, and the next one takes over.
+    wait_for(
+        lambda: qcluster.log_path.read_text().count("recycled worker") >= 2,
+        timeout=10,
+        message=f"workers not replaced; cluster log:\n{qcluster.log_path.read_text()}",
+    )
+    assert [job.attempts for job in Vectorization.objects.all()] == [1, 1]
