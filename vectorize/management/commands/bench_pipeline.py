@@ -33,7 +33,7 @@ BENCH_EMAIL_PREFIX = "bench-"
 CPU_PARTS = {
     "web": "web node (gunicorn)",
     "worker": "Q cluster",
-    "postgresql": "PostgreSQL (its processes that lived through the run)",
+    "postgresql": "PostgreSQL",
     "redis": "Redis",
     "client": "client (this command, posting and polling)",
 }
@@ -256,12 +256,13 @@ def settle_leftovers() -> int:
 
 
 def _cpu_of(processes) -> float:
-    """User + system CPU of the processes (one that has exited counts nothing)."""
+    """User + system CPU of the processes, with that of their children that have exited and
+    been waited for (a worker the cluster replaced): one that is gone itself counts nothing."""
     total = 0.0
     for process in processes:
         with contextlib.suppress(psutil.Error):
             times = process.cpu_times()
-            total += times.user + times.system
+            total += times.user + times.system + times.children_user + times.children_system
     return total
 
 
@@ -275,13 +276,14 @@ def _cpu_seconds(process) -> float:
 
 
 def _service_cpu_seconds() -> dict:
-    """User + system CPU of PostgreSQL's and Redis's processes, and of this process (the client
-    posting the jobs), on this machine."""
-    totals = {"postgresql": 0.0, "redis": 0.0}
-    for process in psutil.process_iter(["name", "cpu_times"]):
+    """User + system CPU of PostgreSQL's and Redis's processes (a backend that has exited counts
+    in its postmaster), and of this process (the client posting the jobs), on this machine."""
+    services = {"postgresql": [], "redis": []}
+    for process in psutil.process_iter(["name"]):
         name = {"postgres": "postgresql", "redis-server": "redis"}.get(process.info["name"])
-        if name and process.info["cpu_times"]:
-            totals[name] += process.info["cpu_times"].user + process.info["cpu_times"].system
+        if name:
+            services[name].append(process)
+    totals = {name: _cpu_of(processes) for name, processes in services.items()}
     own = psutil.Process().cpu_times()
     totals["client"] = own.user + own.system
     return totals
@@ -291,9 +293,10 @@ class _RawEngine:
     """The raw engine: a pool of WORKERS processes kept for every run."""
 
     def __init__(self):
-        others = {child.pid for child in psutil.Process().children(recursive=True)}
+        # The pool's processes are this process's own children started from here on; the nodes
+        # are children too, started before (their workers are grandchildren).
+        self.nodes = {child.pid for child in psutil.Process().children()}
         self.pool = ProcessPoolExecutor(WORKERS)
-        self.others = others  # the stack's processes: the pool's are the children started since
 
     def run(self, uploads) -> tuple[float, float]:
         """(wall seconds, CPU seconds of the pool's processes) for the uploads."""
@@ -304,8 +307,8 @@ class _RawEngine:
         return seconds, self._cpu_seconds() - cpu_before
 
     def _cpu_seconds(self) -> float:
-        children = psutil.Process().children(recursive=True)
-        return _cpu_of(child for child in children if child.pid not in self.others)
+        children = psutil.Process().children()
+        return _cpu_of(child for child in children if child.pid not in self.nodes)
 
     def close(self):
         self.pool.shutdown()
