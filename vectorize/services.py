@@ -6,7 +6,7 @@ from pathlib import PurePath
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django_q.exceptions import TimeoutException
 
@@ -238,19 +238,42 @@ def _enqueue(vectorization_id) -> None:
         logger.exception("could not queue vectorization %s; the reaper will", vectorization_id)
 
 
+def _claim(vectorization_id) -> Vectorization | None:
+    """The usual case in one guarded update: a queued job with attempts left is marked running.
+    None when the job is in any other state (vectorization_run looks at it under a lock)."""
+    claimed = Vectorization.objects.filter(
+        pk=vectorization_id, status=Status.QUEUED, attempts__lt=settings.JOB_MAX_ATTEMPTS
+    ).update(status=Status.RUNNING, attempts=F("attempts") + 1, started_at=timezone.now())
+    if not claimed:
+        return None
+    vectorization_forget(vectorization_id=vectorization_id)
+    return Vectorization.objects.filter(pk=vectorization_id).first()  # None if just deleted
+
+
 def vectorization_run(*, vectorization_id) -> Vectorization | None:
     """Do a queued job: trace its input and store the SVG. Safe to call again for the same job.
 
     A job already finished is left as it is; a job whose worker died mid-way is traced again
     until it has been tried JOB_MAX_ATTEMPTS times, then marked failed.
     """
+    job = _claim(vectorization_id)
+    if job is None:
+        job, claimed = _claim_under_lock(vectorization_id)
+        if not claimed:
+            return job
+    return _trace(job)
+
+
+def _claim_under_lock(vectorization_id) -> tuple[Vectorization | None, bool]:
+    """Every case but the usual one: the job is gone, finished, running elsewhere, or out of
+    attempts; or a worker died on it. (The job, whether it is marked running to be traced here.)"""
     with transaction.atomic():
         job = Vectorization.objects.select_for_update().filter(pk=vectorization_id).first()
         if job is None:
             logger.info("vectorization %s no longer exists; nothing to do", vectorization_id)
-            return None
+            return None, False
         if job.is_finished:
-            return job
+            return job, False
         if (
             job.status == Status.RUNNING
             and job.started_at
@@ -259,7 +282,7 @@ def vectorization_run(*, vectorization_id) -> Vectorization | None:
             # A second message for a job another worker is tracing now (a re-send crossed the
             # first): leave it to that worker. If that worker died, the reaper takes over.
             logger.info("vectorization %s is running elsewhere; not tracing it twice", job.pk)
-            return job
+            return job, False
         if job.attempts >= settings.JOB_MAX_ATTEMPTS:
             _mark_failed(
                 job,
@@ -269,13 +292,16 @@ def vectorization_run(*, vectorization_id) -> Vectorization | None:
                     "times while tracing it. Try a smaller image or another preset."
                 ),
             )
-            return job
+            return job, False
         job.status = Status.RUNNING
         job.attempts += 1
         job.started_at = timezone.now()
         job.save(update_fields=["status", "attempts", "started_at"])
         vectorization_forget(vectorization_id=job.pk)
+    return job, True
 
+
+def _trace(job: Vectorization) -> Vectorization:
     # The engine runs outside any transaction: no lock is held while it works.
     try:
         with job.input_file.open("rb") as stored:

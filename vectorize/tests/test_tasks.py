@@ -3,6 +3,8 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from vectorize import engine, services
@@ -32,6 +34,22 @@ def test_it_traces_a_queued_job_and_stores_the_svg(user, bench_dir):
     assert 0.9 < job.metrics["ssim"] <= 1
     assert job.metrics["path_count"] > 0 and job.metrics["node_count"] > job.metrics["path_count"]
     assert job.output_file.name.startswith("outputs/")
+
+
+def test_it_takes_a_queued_job_with_one_guarded_update_and_no_lock(user, bench_dir):
+    job = queued_job(user, bench_dir)
+
+    with CaptureQueriesContext(connection) as queries:
+        services.vectorization_run(vectorization_id=job.pk)
+
+    sql = [query["sql"] for query in queries.captured_queries]
+    # Claimed by an UPDATE guarded on its state; the only row lock is the one that records the
+    # result (SQLite takes no row locks).
+    assert sql[0].startswith('UPDATE "vectorize_vectorization" SET "status"'), sql[0]
+    assert "queued" in sql[0].split("WHERE", 1)[1]
+    assert sum("FOR UPDATE" in text for text in sql) == (connection.vendor != "sqlite")
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == (Status.SUCCEEDED, 1)
 
 
 def test_it_does_nothing_when_run_again(user, bench_dir, media_root):
