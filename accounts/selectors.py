@@ -38,8 +38,12 @@ def remember_api_key(api_key: ApiKey) -> None:
         cache.set(_api_key_cache_key(api_key.prefix), api_key, API_KEY_CACHE_SECONDS)
 
 
+def forget_api_keys(*, prefixes) -> None:
+    cache.delete_many([_api_key_cache_key(prefix) for prefix in prefixes])
+
+
 def forget_api_key(*, prefix: str) -> None:
-    cache.delete(_api_key_cache_key(prefix))
+    forget_api_keys(prefixes=[prefix])
 
 
 def api_key_list_for_user(*, user: User) -> QuerySet[ApiKey]:

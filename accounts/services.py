@@ -8,10 +8,10 @@ from django.utils import timezone
 
 from accounts.errors import AccountsErrorCode
 from accounts.models import ApiKey, User
-from accounts.selectors import forget_api_key, remember_api_key
+from accounts.selectors import forget_api_key, forget_api_keys, remember_api_key
 from vectorcraft.errors import ApplicationError
 from vectorize.models import Vectorization
-from vectorize.selectors import vectorization_forget
+from vectorize.selectors import vectorizations_forget
 
 logger = logging.getLogger(__name__)
 
@@ -66,12 +66,13 @@ def user_delete(*, user: User) -> None:
     files = []
     with transaction.atomic():
         user = get_user_model().objects.select_for_update().get(pk=user.pk)
-        for job in Vectorization.objects.filter(owner=user):
+        jobs = list(Vectorization.objects.filter(owner=user))
+        for job in jobs:
             files.extend(file for file in (job.input_file, job.output_file) if file)
-            vectorization_forget(vectorization_id=job.pk)
+        vectorizations_forget(vectorization_ids=[job.pk for job in jobs])
         Vectorization.objects.filter(owner=user).delete()
-        for prefix in ApiKey.objects.filter(user=user).values_list("prefix", flat=True):
-            transaction.on_commit(lambda prefix=prefix: forget_api_key(prefix=prefix))
+        prefixes = list(ApiKey.objects.filter(user=user).values_list("prefix", flat=True))
+        transaction.on_commit(lambda: forget_api_keys(prefixes=prefixes))
         ApiKey.objects.filter(user=user).delete()
         EmailAddress.objects.filter(user=user).delete()
         user.email = f"deleted-{user.pk}@deleted.invalid"

@@ -74,18 +74,25 @@ def vectorization_representation_for_user(
     return representation
 
 
-def vectorization_forget(*, vectorization_id) -> None:
-    """Drop a job's cached representation: now, and again when the change is committed (a
-    transaction longer than the mark lasts must not let a read store the old row meanwhile)."""
+def vectorizations_forget(*, vectorization_ids) -> None:
+    """Drop jobs' cached representations (one round trip for them all): now, and inside a
+    transaction again when it commits (a transaction longer than the mark lasts must not let a
+    read store the old row meanwhile)."""
+    marks = {_vectorization_cache_key(pk): _CHANGED for pk in vectorization_ids}
+    if not marks:
+        return
 
     def mark_changed():
         with contextlib.suppress(Exception):
-            cache.set(
-                _vectorization_cache_key(vectorization_id), _CHANGED, VECTORIZATION_CHANGED_SECONDS
-            )
+            cache.set_many(marks, VECTORIZATION_CHANGED_SECONDS)
 
     mark_changed()
-    transaction.on_commit(mark_changed)
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(mark_changed)
+
+
+def vectorization_forget(*, vectorization_id) -> None:
+    vectorizations_forget(vectorization_ids=[vectorization_id])
 
 
 def vectorization_get_for_user(*, user, vectorization_id) -> Vectorization:

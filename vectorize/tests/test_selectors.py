@@ -1,6 +1,7 @@
 import pytest
 
 from vectorize import selectors
+from vectorize.models import Vectorization
 from vectorize.tasks import vectorization_process
 from vectorize.tests.factories import queued_job
 
@@ -45,3 +46,25 @@ def test_it_reads_the_database_when_the_cache_is_down(user, bench_dir, settings)
     selectors.vectorization_forget(vectorization_id=job.pk)
 
     assert representation == {"status": "queued"}
+
+
+def test_it_forgets_several_jobs_at_once_now_and_again_at_commit(
+    user, bench_dir, django_capture_on_commit_callbacks
+):
+    jobs = [queued_job(user, bench_dir) for _ in range(2)]
+    for job in jobs:  # both cached as queued
+        selectors.vectorization_representation_for_user(
+            user=user, vectorization_id=job.pk, represent=_status
+        )
+    Vectorization.objects.filter(pk__in=[job.pk for job in jobs]).update(status="failed")
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        selectors.vectorizations_forget(vectorization_ids=[job.pk for job in jobs])
+
+    assert len(callbacks) == 1  # marked again once the change commits
+    assert [
+        selectors.vectorization_representation_for_user(
+            user=user, vectorization_id=job.pk, represent=_status
+        )["status"]
+        for job in jobs
+    ] == ["failed", "failed"]
