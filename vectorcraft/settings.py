@@ -319,7 +319,11 @@ if MEDIA_STORAGE == "s3":
         addressing_style=env.str("S3_ADDRESSING_STYLE", default=""),
     )
 else:
-    _media_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    # A retried job writes its output over its own file, as the S3 storage does.
+    _media_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"allow_overwrite": True},
+    }
 STORAGES = {
     "default": _media_storage,
     # Production serves hashed, compressed copies made by `collectstatic`; development serves

@@ -77,7 +77,9 @@ def _job_response(request, job: Vectorization, *, wait: float = 0) -> Response:
     code = status.HTTP_200_OK if job.is_finished else status.HTTP_202_ACCEPTED
     response = Response(body, status=code)
     response["Location"] = reverse("api:vectorization-detail", args=[job.pk], request=request)
-    return _with_credit_headers(response, request, charged=price_for(mode=job.mode))
+    return _with_credit_headers(
+        response, request, charged=price_for(mode=job.mode), remaining=job.balance_after
+    )
 
 
 def _represent(job: Vectorization) -> dict:
@@ -86,9 +88,12 @@ def _represent(job: Vectorization) -> dict:
     return dict(VectorizationSerializer(job).data)
 
 
-def _with_credit_headers(response, request, *, charged: int) -> Response:
+def _with_credit_headers(response, request, *, charged: int, remaining: int | None = None):
+    """What the request cost and the balance after it (read now unless the charge told it)."""
+    if remaining is None:
+        remaining = balance_for_user(user=request.user)
     response["X-Credits-Charged"] = str(charged)
-    response["X-Credits-Remaining"] = str(balance_for_user(user=request.user))
+    response["X-Credits-Remaining"] = str(remaining)
     return response
 
 

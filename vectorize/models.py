@@ -102,6 +102,10 @@ class Vectorization(models.Model):
         null=True, blank=True, help_text="When retention removed the files (the row stays)."
     )
 
+    # Not stored: the owner's balance just after this job's charge, set by the service that
+    # charged it, so that the answer to the upload can say it without reading it again.
+    balance_after: int | None = None
+
     class Meta:
         ordering = ["-created_at"]
         indexes = [

@@ -134,7 +134,8 @@ def _store(
             job.save(force_insert=True)
             if charge:
                 # Charged in the same transaction as the job: no job without its debit.
-                credits_debit_for_job(job=job, cost=price_for(mode=mode))
+                entry = credits_debit_for_job(job=job, cost=price_for(mode=mode))
+                job.balance_after = entry.balance_after if entry else None
             if enqueue:
                 transaction.on_commit(lambda: _enqueue(job.pk))
     except BaseException:
@@ -247,7 +248,10 @@ def _claim(vectorization_id) -> Vectorization | None:
     if not claimed:
         return None
     vectorization_forget(vectorization_id=vectorization_id)
-    return Vectorization.objects.filter(pk=vectorization_id).first()  # None if just deleted
+    try:
+        return Vectorization.objects.get(pk=vectorization_id)
+    except Vectorization.DoesNotExist:  # deleted just now
+        return None
 
 
 def vectorization_run(*, vectorization_id) -> Vectorization | None:
@@ -320,38 +324,34 @@ def _trace(job: Vectorization) -> Vectorization:
     return _finish_succeeded(job, result)
 
 
-def _finish_succeeded(job: Vectorization, result: engine.TraceResult) -> Vectorization:
-    with transaction.atomic():
-        current = Vectorization.objects.select_for_update().filter(pk=job.pk).first()
-        if current is None or current.status != Status.RUNNING:
-            return current  # deleted or finished elsewhere meanwhile: keep what is there
-        # A run that died after writing its file left it at this same name: replace it.
-        output_name = output_upload_to(current, "output.svg")
-        current.output_file.storage.delete(output_name)
-        current.output_file.save("output.svg", ContentFile(result.svg.encode()), save=False)
-        current.status = Status.SUCCEEDED
-        current.used_preset = result.preset
-        current.parameters = result.parameters
-        current.metrics = result.metrics
-        current.engine_ms = result.metrics["engine_ms"]
-        current.output_bytes = result.metrics["svg_bytes"]
-        current.finished_at = timezone.now()
-        current.error_code = current.error_message = ""
-        current.save(
-            update_fields=[
-                "output_file",
-                "status",
-                "used_preset",
-                "parameters",
-                "metrics",
-                "engine_ms",
-                "output_bytes",
-                "finished_at",
-                "error_code",
-                "error_message",
-            ]
-        )
-        vectorization_forget(vectorization_id=current.pk)
+def _finish_succeeded(job: Vectorization, result: engine.TraceResult) -> Vectorization | None:
+    """Record a traced job's result with one guarded update, which only a job still running
+    takes: no transaction, no row lock. The SVG is written first, at the job's fixed name (over
+    what a run that died after writing left there). A job deleted or finished otherwise
+    meanwhile keeps what it has, and the file written here goes with it; a job queued or
+    running again is left its file, which its next run writes over."""
+    storage = job.output_file.storage
+    name = storage.save(output_upload_to(job, "output.svg"), ContentFile(result.svg.encode()))
+    fields = {
+        "output_file": name,
+        "status": Status.SUCCEEDED,
+        "used_preset": result.preset,
+        "parameters": result.parameters,
+        "metrics": result.metrics,
+        "engine_ms": result.metrics["engine_ms"],
+        "output_bytes": result.metrics["svg_bytes"],
+        "finished_at": timezone.now(),
+        "error_code": "",
+        "error_message": "",
+    }
+    if Vectorization.objects.filter(pk=job.pk, status=Status.RUNNING).update(**fields):
+        vectorization_forget(vectorization_id=job.pk)
+        for field, value in fields.items():
+            setattr(job, field, value)
+        return job
+    current = Vectorization.objects.filter(pk=job.pk).first()
+    if current is None or (current.is_finished and current.output_file.name != name):
+        storage.delete(name)
     return current
 
 

@@ -2,6 +2,8 @@ import uuid
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from accounts import services as account_services
@@ -444,6 +446,19 @@ def test_it_charges_a_credit_per_production_job_and_says_so(api, bench_dir, user
 
     assert (production["X-Credits-Charged"], production["X-Credits-Remaining"]) == ("1", "99")
     assert (preview["X-Credits-Charged"], preview["X-Credits-Remaining"]) == ("0", "99")
+
+
+def test_it_tells_the_balance_after_the_charge_without_reading_it_again(api, bench_dir, user):
+    with CaptureQueriesContext(connection) as queries:
+        response = api.post(URL, {"image": _image(bench_dir)})
+
+    assert response["X-Credits-Remaining"] == "99"
+    balance_reads = [
+        query["sql"]
+        for query in queries.captured_queries
+        if query["sql"].startswith("SELECT") and '"payments_creditaccount"' in query["sql"]
+    ]
+    assert len(balance_reads) == 1, balance_reads  # the charge's own, for its ledger entry
 
 
 def test_it_refuses_a_job_without_credits_with_402_and_keeps_nothing(

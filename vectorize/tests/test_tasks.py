@@ -36,20 +36,75 @@ def test_it_traces_a_queued_job_and_stores_the_svg(user, bench_dir):
     assert job.output_file.name.startswith("outputs/")
 
 
-def test_it_takes_a_queued_job_with_one_guarded_update_and_no_lock(user, bench_dir):
+def test_it_takes_and_finishes_a_job_with_guarded_updates_and_no_lock(user, bench_dir):
     job = queued_job(user, bench_dir)
 
     with CaptureQueriesContext(connection) as queries:
         services.vectorization_run(vectorization_id=job.pk)
 
     sql = [query["sql"] for query in queries.captured_queries]
-    # Claimed by an UPDATE guarded on its state; the only row lock is the one that records the
-    # result (SQLite takes no row locks).
+    # Taken by an UPDATE guarded on its state, read once, and its result recorded by an UPDATE
+    # guarded on its still running: no transaction, no row lock.
+    assert len(sql) == 3, sql
     assert sql[0].startswith('UPDATE "vectorize_vectorization" SET "status"'), sql[0]
     assert "queued" in sql[0].split("WHERE", 1)[1]
-    assert sum("FOR UPDATE" in text for text in sql) == (connection.vendor != "sqlite")
+    assert sql[1].startswith("SELECT")
+    assert sql[2].startswith('UPDATE "vectorize_vectorization" SET "output_file"'), sql[2]
+    assert "running" in sql[2].split("WHERE", 1)[1]
+    assert not any("FOR UPDATE" in text or "SAVEPOINT" in text for text in sql)
     job.refresh_from_db()
     assert (job.status, job.attempts) == (Status.SUCCEEDED, 1)
+
+
+def _traced(job):
+    """The engine's result for a job, as its worker would have it."""
+    with job.input_file.open("rb") as stored:
+        return engine.trace(stored.read())
+
+
+def test_a_job_deleted_while_it_was_traced_leaves_no_output_behind(user, bench_dir, media_root):
+    job = queued_job(user, bench_dir)
+    job = services._claim(job.pk)
+    result = _traced(job)
+    Vectorization.objects.filter(pk=job.pk).delete()
+
+    assert services._finish_succeeded(job, result) is None
+
+    assert not (media_root / output_upload_to(job, "x")).exists()
+
+
+def test_a_job_failed_while_it_was_traced_keeps_its_failure(user, bench_dir, media_root):
+    job = queued_job(user, bench_dir)
+    job = services._claim(job.pk)
+    result = _traced(job)
+    # The reaper gave up on it meanwhile (and refunded it).
+    Vectorization.objects.filter(pk=job.pk).update(status=Status.FAILED, error_code="gave_up")
+
+    current = services._finish_succeeded(job, result)
+
+    assert (current.status, current.error_code, current.output_file.name) == (
+        Status.FAILED,
+        "gave_up",
+        "",
+    )
+    assert not (media_root / output_upload_to(job, "x")).exists()
+
+
+def test_a_job_queued_again_while_it_was_traced_keeps_the_file_for_its_next_run(
+    user, bench_dir, media_root
+):
+    job = queued_job(user, bench_dir)
+    job = services._claim(job.pk)
+    result = _traced(job)
+    # The reaper queued it again meanwhile; its next run writes the same file.
+    Vectorization.objects.filter(pk=job.pk).update(status=Status.QUEUED)
+
+    current = services._finish_succeeded(job, result)
+
+    assert (current.status, current.output_file.name) == (Status.QUEUED, "")
+    assert (media_root / output_upload_to(job, "x")).exists()
+    assert services.vectorization_run(vectorization_id=job.pk).status == Status.SUCCEEDED
+    assert len(list((media_root / "outputs").rglob("*.svg"))) == 1
 
 
 def test_it_does_nothing_when_run_again(user, bench_dir, media_root):
