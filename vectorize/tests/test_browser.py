@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.core import mail
+from django.db import connections
 from playwright.sync_api import expect, sync_playwright
 
 from vectorize.models import Vectorization
@@ -49,6 +50,9 @@ def page(live_server, qcluster, settings):
         finally:
             context.close()
             browser.close()
+            # With Playwright's loop running, the test's ORM calls get connections of their own
+            # context: close them here, or they keep the test database from being dropped.
+            connections.close_all()
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
