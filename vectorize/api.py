@@ -88,7 +88,9 @@ def _represent(job: Vectorization) -> dict:
     return dict(VectorizationSerializer(job).data)
 
 
-def _with_credit_headers(response, request, *, charged: int, remaining: int | None = None):
+def _with_credit_headers(
+    response, request, *, charged: int, remaining: int | None = None
+) -> Response:
     """What the request cost and the balance after it (read now unless the charge told it)."""
     if remaining is None:
         remaining = balance_for_user(user=request.user)

@@ -209,12 +209,10 @@ class Command(BaseCommand):
                 raw_seconds, raw_cpu = raw.run(uploads)
                 cpu["raw"] += raw_cpu
                 self.stderr.write(f"Stack, run {repeat}: {len(uploads)} jobs through the API...")
-                before = {name: _cpu_seconds(process) for name, process in nodes.items()}
-                before.update(_service_cpu_seconds())
+                before = _stack_cpu_seconds(nodes)
                 stack_seconds, ids = _post_all(post, uploads)
                 runs.append((raw_seconds, stack_seconds))
-                after = {name: _cpu_seconds(process) for name, process in nodes.items()}
-                after.update(_service_cpu_seconds())
+                after = _stack_cpu_seconds(nodes)
                 for name in CPU_PARTS:
                     cpu[name] += after[name] - before[name]
                 failed += Vectorization.objects.filter(
@@ -273,6 +271,14 @@ def _cpu_seconds(process) -> float:
         return _cpu_of([root, *root.children(recursive=True)])
     except psutil.Error:
         return 0.0
+
+
+def _stack_cpu_seconds(nodes: dict) -> dict:
+    """CPU seconds so far of each node (by name) and of each service and the client."""
+    return {
+        **{name: _cpu_seconds(process) for name, process in nodes.items()},
+        **_service_cpu_seconds(),
+    }
 
 
 def _service_cpu_seconds() -> dict:
