@@ -14,6 +14,7 @@ from paypal.standard.models import ST_PP_COMPLETED, ST_PP_REFUNDED, ST_PP_REVERS
 
 from payments.errors import PaymentsErrorCode
 from payments.models import CreditAccount, CreditEntry, CreditPack, Order
+from vectorcraft.db import update_returning
 from vectorcraft.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -25,11 +26,12 @@ def _book(*, user, delta, kind, key, reference, created_by, note, allow_overdraf
     if delta < 0 and not allow_overdraft:
         # A guarded update: of two concurrent debits with credit for one, exactly one matches.
         accounts = accounts.filter(balance__gte=-delta)
-    updated = accounts.update(balance=F("balance") + delta)
+    # The new balance comes back from the update itself, for the entry.
+    updated = update_returning(accounts, balance=F("balance") + delta)
     if not updated:
         # Short of credit, or the user's first booking: their account is made on first use.
         CreditAccount.objects.get_or_create(user=user)
-        updated = accounts.update(balance=F("balance") + delta)
+        updated = update_returning(accounts, balance=F("balance") + delta)
     if not updated:
         balance = CreditAccount.objects.get(user=user).balance
         raise ApplicationError(
@@ -44,7 +46,7 @@ def _book(*, user, delta, kind, key, reference, created_by, note, allow_overdraf
         kind=kind,
         idempotency_key=key,
         reference=reference[:200],
-        balance_after=CreditAccount.objects.values_list("balance", flat=True).get(user=user),
+        balance_after=updated[0].balance,
         created_by=created_by,
         note=note[:500],
     )

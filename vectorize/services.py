@@ -12,6 +12,7 @@ from django_q.exceptions import TimeoutException
 
 from payments.selectors import price_for
 from payments.services import credits_debit_for_job, credits_refund_for_job
+from vectorcraft.db import update_returning
 from vectorcraft.errors import ApplicationError
 from vectorize import engine
 from vectorize.engine import exports
@@ -240,18 +241,21 @@ def _enqueue(vectorization_id) -> None:
 
 
 def _claim(vectorization_id) -> Vectorization | None:
-    """The usual case in one guarded update: a queued job with attempts left is marked running.
-    None when the job is in any other state (vectorization_run looks at it under a lock)."""
-    claimed = Vectorization.objects.filter(
-        pk=vectorization_id, status=Status.QUEUED, attempts__lt=settings.JOB_MAX_ATTEMPTS
-    ).update(status=Status.RUNNING, attempts=F("attempts") + 1, started_at=timezone.now())
+    """The usual case in one statement: a queued job with attempts left is marked running and
+    read back. None when the job is in any other state (vectorization_run looks at it under a
+    lock)."""
+    claimed = update_returning(
+        Vectorization.objects.filter(
+            pk=vectorization_id, status=Status.QUEUED, attempts__lt=settings.JOB_MAX_ATTEMPTS
+        ),
+        status=Status.RUNNING,
+        attempts=F("attempts") + 1,
+        started_at=timezone.now(),
+    )
     if not claimed:
         return None
     vectorization_forget(vectorization_id=vectorization_id)
-    try:
-        return Vectorization.objects.get(pk=vectorization_id)
-    except Vectorization.DoesNotExist:  # deleted just now
-        return None
+    return claimed[0]
 
 
 def vectorization_run(*, vectorization_id) -> Vectorization | None:

@@ -1,0 +1,37 @@
+import pytest
+from django.db import DatabaseError, connection, transaction
+from django.db.models import F
+from django.test.utils import CaptureQueriesContext
+
+from payments.models import CreditAccount
+from vectorcraft.db import update_returning
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_updates_and_returns_the_changed_rows_in_one_statement(user, other_user):
+    accounts = CreditAccount.objects.filter(user=user)
+
+    with CaptureQueriesContext(connection) as queries:
+        changed = update_returning(accounts, balance=F("balance") + 5)
+
+    assert len(queries.captured_queries) == 1
+    assert queries.captured_queries[0]["sql"].startswith("UPDATE")
+    assert [(account.user_id, account.balance) for account in changed] == [(user.pk, 105)]
+    assert isinstance(changed[0], CreditAccount)
+    assert CreditAccount.objects.get(user=user).balance == 105
+    assert CreditAccount.objects.get(user=other_user).balance == 100
+
+
+def test_it_returns_nothing_and_changes_nothing_when_no_row_matches(user):
+    short = CreditAccount.objects.filter(user=user, balance__gte=1000)
+
+    assert update_returning(short, balance=F("balance") - 1000) == []
+    assert CreditAccount.objects.get(user=user).balance == 100
+
+
+def test_a_failed_update_marks_the_surrounding_transaction_for_rollback(user):
+    with transaction.atomic():
+        with pytest.raises(DatabaseError):
+            update_returning(CreditAccount.objects.filter(user=user), balance=None)
+        assert transaction.get_rollback()
