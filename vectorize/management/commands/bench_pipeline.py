@@ -4,9 +4,8 @@ import json
 import shutil
 import statistics
 import tempfile
-import threading
 import time
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -105,9 +104,10 @@ class Command(BaseCommand):
                 f"{n} jobs a run: the corpus ({len(manifest)} images: {', '.join(kinds)}) sent "
                 f"{rounds} times. **Stack**: gunicorn and a Q cluster with {WORKERS} workers in "
                 "production mode on PostgreSQL, the Redis broker and file storage; the jobs are "
-                "posted to the API from 4 client threads, timed from the first post to the last "
-                "job's `finished_at`. **Raw engine**: the same images through the same engine "
-                "steps (normalise, trace `auto`, fidelity report) in a pool of "
+                "posted to the API one after another, in the raw engine's order, timed from "
+                "the first post to the last job's `finished_at`. **Raw engine**: the same images "
+                "through the same engine steps (normalise, trace `auto`, fidelity report) in a "
+                "pool of "
                 f"{WORKERS} processes. Both are measured warm: each first gets the same jobs "
                 "once, untimed (a process's first pass through large images is slower, about "
                 "15% here, while its memory allocator settles). Then they take turns, "
@@ -197,11 +197,11 @@ class Command(BaseCommand):
         stack, url = self._stack(work, "redis")
         raw = _RawEngine()
         try:
-            post = _poster(url, key)
+            client = _Client(url, key)
             nodes = {"web": stack.processes["web"], "worker": stack.processes["worker"]}
             self.stderr.write(f"Warming up: {len(uploads)} jobs through each, untimed...")
             raw.run(uploads)
-            _post_all(post, uploads)
+            _post_all(client, uploads)
             runs, failed = [], 0
             cpu = dict.fromkeys(["raw", *CPU_PARTS], 0.0)
             for repeat in range(1, repeats + 1):
@@ -210,7 +210,7 @@ class Command(BaseCommand):
                 cpu["raw"] += raw_cpu
                 self.stderr.write(f"Stack, run {repeat}: {len(uploads)} jobs through the API...")
                 before = _stack_cpu_seconds(nodes)
-                stack_seconds, ids = _post_all(post, uploads)
+                stack_seconds, ids = _post_all(client, uploads)
                 runs.append((raw_seconds, stack_seconds))
                 after = _stack_cpu_seconds(nodes)
                 for name in CPU_PARTS:
@@ -218,7 +218,7 @@ class Command(BaseCommand):
                 failed += Vectorization.objects.filter(
                     pk__in=ids, status=Vectorization.Status.FAILED
                 ).count()
-            delays = _delays(post, uploads[0], delay_jobs)
+            delays = _delays(client, uploads[0], delay_jobs)
         finally:
             raw.close()
             stack.stop()
@@ -227,7 +227,7 @@ class Command(BaseCommand):
     def _delays_only(self, work, key, upload, delay_jobs):
         stack, url = self._stack(work, "orm")
         try:
-            return _delays(_poster(url, key), upload, delay_jobs)
+            return _delays(_Client(url, key), upload, delay_jobs)
         finally:
             stack.stop()
 
@@ -320,12 +320,20 @@ class _RawEngine:
         self.pool.shutdown()
 
 
-def _post_all(post, uploads) -> tuple[float, list[str]]:
-    """Post the uploads from 4 client threads; (seconds from the first post to the last job's
-    finished_at, the job ids)."""
+def _post_all(client: "_Client", uploads) -> tuple[float, list[str]]:
+    """Post the uploads one after another, in the order the raw engine takes them; (seconds from
+    the first post to the last job's finished_at, the job ids).
+
+    One client is enough to keep the queue full (a post takes the web node a fraction of a job's
+    time), and the jobs queue in the raw engine's order. From several client threads, a large
+    image's longer post let the small one after it pass, so the largest images, which come last
+    in the corpus, queued in an order of their own and the stack's last job ended later after
+    the other worker went idle than the raw engine's."""
     started = timezone.now()
-    with ThreadPoolExecutor(4) as pool:
-        ids = list(pool.map(post, uploads))
+    try:
+        ids = [client.post(upload) for upload in uploads]
+    finally:
+        client.close()
     _wait_finished(ids)
     # The end is the last job's finished_at, not when a poll saw it.
     last = Vectorization.objects.filter(pk__in=ids).aggregate(Max("finished_at"))
@@ -340,37 +348,44 @@ def _bench_account() -> str:
     return api_key_create(user=user, name="bench")[1]
 
 
-def _poster(url: str, key: str):
-    """A function posting one upload to the API (from any thread) and returning the job id.
+class _Client:
+    """Posts uploads to the API and returns each job's id.
 
-    A light client: each thread keeps one connection, and each image's multipart body is
-    encoded once. The client shares the cores with the stack, so its cost is kept down."""
-    address = urlsplit(url)
-    local = threading.local()
-    bodies = {}
+    A light client, as it shares the cores with the stack: one connection, and each image's
+    multipart body encoded once. `close()` after a batch: the web node drops a connection left
+    idle for a few seconds (gunicorn's keepalive), as it is while the raw engine runs."""
 
-    def post(upload) -> str:
+    def __init__(self, url: str, key: str):
+        self.address = urlsplit(url)
+        self.key = key
+        self.bodies = {}
+        self.connection = None
+
+    def post(self, upload) -> str:
         name, data = upload
-        if name not in bodies:
-            bodies[name] = encode_multipart_formdata({"image": (name, data)})
-        body, content_type = bodies[name]
-        if not hasattr(local, "connection"):
-            local.connection = http.client.HTTPConnection(
-                address.hostname, address.port, timeout=120
+        if name not in self.bodies:
+            self.bodies[name] = encode_multipart_formdata({"image": (name, data)})
+        body, content_type = self.bodies[name]
+        if self.connection is None:
+            self.connection = http.client.HTTPConnection(
+                self.address.hostname, self.address.port, timeout=120
             )
-        local.connection.request(
+        self.connection.request(
             "POST",
             "/api/v1/vectorizations/",
             body=body,
-            headers={"Authorization": f"Api-Key {key}", "Content-Type": content_type},
+            headers={"Authorization": f"Api-Key {self.key}", "Content-Type": content_type},
         )
-        response = local.connection.getresponse()
+        response = self.connection.getresponse()
         payload = response.read()
         if response.status != 202:
             raise CommandError(f"{name}: HTTP {response.status} {payload[:200]!r}")
         return json.loads(payload)["id"]
 
-    return post
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
 
 
 def _wait_finished(ids, timeout: float = 1800, interval: float = 0.5) -> None:
@@ -381,13 +396,16 @@ def _wait_finished(ids, timeout: float = 1800, interval: float = 0.5) -> None:
     localstack.wait_for(finished, timeout=timeout, interval=interval, message="jobs did not finish")
 
 
-def _delays(post, upload, count: int) -> list[float]:
+def _delays(client: "_Client", upload, count: int) -> list[float]:
     delays = []
-    for _ in range(count):
-        job_id = post(upload)
-        _wait_finished([job_id], interval=0.05)
-        job = Vectorization.objects.get(pk=job_id)
-        delays.append((job.started_at - job.enqueued_at).total_seconds() * 1000)
+    try:
+        for _ in range(count):
+            job_id = client.post(upload)
+            _wait_finished([job_id], interval=0.05)
+            job = Vectorization.objects.get(pk=job_id)
+            delays.append((job.started_at - job.enqueued_at).total_seconds() * 1000)
+    finally:
+        client.close()
     return delays
 
 
