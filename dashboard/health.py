@@ -2,6 +2,7 @@
 
 import dataclasses
 
+from django.db import connections
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django_q.brokers import get_broker
@@ -12,11 +13,27 @@ from health_check.exceptions import ServiceUnavailable
 from health_check.views import HealthCheckView
 
 
-@dataclasses.dataclass
-class Broker(HealthCheck):
-    """The Q cluster's broker answers (the database for the ORM broker, or Redis)."""
+class _BrokerCheck(HealthCheck):
+    """A check that uses the task broker. Checks run in threads of their own, and the ORM broker
+    opens a database connection in its thread as soon as it is made: closed after the check (as
+    django-health-check's Database check closes its own), or it would stay open until that
+    thread's objects happened to be collected, one more with every probe."""
 
     def run(self):
+        try:
+            self.check()
+        finally:
+            connections.close_all()
+
+    def check(self):
+        raise NotImplementedError
+
+
+@dataclasses.dataclass
+class Broker(_BrokerCheck):
+    """The Q cluster's broker answers (the database for the ORM broker, or Redis)."""
+
+    def check(self):
         try:
             broker = get_broker()
             broker.ping()
@@ -26,10 +43,10 @@ class Broker(HealthCheck):
 
 
 @dataclasses.dataclass
-class Cluster(HealthCheck):
+class Cluster(_BrokerCheck):
     """At least one Q cluster has reported in recently (its status expires when it stops)."""
 
-    def run(self):
+    def check(self):
         try:
             clusters = Stat.get_all()
         except Exception as error:

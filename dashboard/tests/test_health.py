@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.core.cache import caches
+from django.db import connection
 
 from vectorize.localstack import free_port
 
@@ -44,6 +45,31 @@ def test_it_is_not_ready_without_a_cluster(client):
     assert body["status"] == "unavailable"
     assert body["checks"]["cluster"]["status"] == "unavailable"
     assert body["checks"]["database"] == {"status": "ok"}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_its_checks_leave_no_database_session_open(client, monkeypatch):
+    """The checks run in threads of their own; a connection one opened and left would stay open
+    until that thread's objects happened to be collected, one more per probe."""
+    from django_q.conf import Conf
+
+    monkeypatch.setattr(Conf, "ORM", "default")  # the broker on the database
+    monkeypatch.setattr(Conf, "DJANGO_REDIS", None)
+
+    def sessions() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")  # fresh figures in a transaction
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            )
+            return cursor.fetchone()[0]
+
+    before = sessions()
+    for _ in range(5):
+        assert client.get("/health/ready").json()["checks"]["broker"] == {"status": "ok"}
+
+    assert sessions() == before
 
 
 @pytest.mark.redis
