@@ -107,9 +107,8 @@ class Command(BaseCommand):
                 "posted to the API one after another, in the raw engine's order, timed from "
                 "the first post to the last job's `finished_at`. **Raw engine**: the same images "
                 "through the same engine steps (normalise, trace `auto`, fidelity report) in a "
-                "pool of "
-                f"{WORKERS} processes. Both are measured warm: each first gets the same jobs "
-                "once, untimed (a process's first pass through large images is slower, about "
+                f"pool of {WORKERS} processes. Both are measured warm: each first gets the same "
+                "jobs once, untimed (a process's first pass through large images is slower, about "
                 "15% here, while its memory allocator settles). Then they take turns, "
                 f"{len(runs)} runs each, so a drift in the machine's speed weighs on both alike; "
                 "each idles while the other runs.",
@@ -320,34 +319,6 @@ class _RawEngine:
         self.pool.shutdown()
 
 
-def _post_all(client: "_Client", uploads) -> tuple[float, list[str]]:
-    """Post the uploads one after another, in the order the raw engine takes them; (seconds from
-    the first post to the last job's finished_at, the job ids).
-
-    One client is enough to keep the queue full (a post takes the web node a fraction of a job's
-    time), and the jobs queue in the raw engine's order. From several client threads, a large
-    image's longer post let the small one after it pass, so the largest images, which come last
-    in the corpus, queued in an order of their own and the stack's last job ended later after
-    the other worker went idle than the raw engine's."""
-    started = timezone.now()
-    try:
-        ids = [client.post(upload) for upload in uploads]
-    finally:
-        client.close()
-    _wait_finished(ids)
-    # The end is the last job's finished_at, not when a poll saw it.
-    last = Vectorization.objects.filter(pk__in=ids).aggregate(Max("finished_at"))
-    return (last["finished_at__max"] - started).total_seconds(), ids
-
-
-def _bench_account() -> str:
-    user = User.objects.create_user(
-        email=f"{BENCH_EMAIL_PREFIX}{time.time_ns()}@example.com", password=None
-    )
-    credits_book(user=user, delta=1_000_000, kind="staff", key=f"bench:{user.pk}")
-    return api_key_create(user=user, name="bench")[1]
-
-
 class _Client:
     """Posts uploads to the API and returns each job's id.
 
@@ -388,6 +359,34 @@ class _Client:
             self.connection = None
 
 
+def _post_all(client: _Client, uploads) -> tuple[float, list[str]]:
+    """Post the uploads one after another, in the order the raw engine takes them; (seconds from
+    the first post to the last job's finished_at, the job ids).
+
+    One client is enough to keep the queue full (a post takes the web node a fraction of a job's
+    time), and the jobs queue in the raw engine's order. From several client threads, a large
+    image's longer post let the small one after it pass, so the largest images, which come last
+    in the corpus, queued in an order of their own and the stack's last job ended later after
+    the other worker went idle than the raw engine's."""
+    started = timezone.now()
+    try:
+        ids = [client.post(upload) for upload in uploads]
+    finally:
+        client.close()
+    _wait_finished(ids)
+    # The end is the last job's finished_at, not when a poll saw it.
+    last = Vectorization.objects.filter(pk__in=ids).aggregate(Max("finished_at"))
+    return (last["finished_at__max"] - started).total_seconds(), ids
+
+
+def _bench_account() -> str:
+    user = User.objects.create_user(
+        email=f"{BENCH_EMAIL_PREFIX}{time.time_ns()}@example.com", password=None
+    )
+    credits_book(user=user, delta=1_000_000, kind="staff", key=f"bench:{user.pk}")
+    return api_key_create(user=user, name="bench")[1]
+
+
 def _wait_finished(ids, timeout: float = 1800, interval: float = 0.5) -> None:
     def finished():
         close_old_connections()
@@ -396,7 +395,7 @@ def _wait_finished(ids, timeout: float = 1800, interval: float = 0.5) -> None:
     localstack.wait_for(finished, timeout=timeout, interval=interval, message="jobs did not finish")
 
 
-def _delays(client: "_Client", upload, count: int) -> list[float]:
+def _delays(client: _Client, upload, count: int) -> list[float]:
     delays = []
     try:
         for _ in range(count):
