@@ -5,7 +5,7 @@ from django.core.management import CommandError, call_command
 
 from accounts.models import User
 from payments.services import credits_book
-from vectorize.management.commands.bench_pipeline import settle_leftovers
+from vectorize.management.commands.bench_pipeline import settle_leftovers, worker_idle
 from vectorize.models import Vectorization
 from vectorize.tests.factories import queued_job
 
@@ -79,3 +79,15 @@ def test_the_pipeline_benchmark_settles_its_own_leftovers_and_refuses_anyone_els
     queued_job(user, bench_dir)
     with pytest.raises(CommandError, match="1 unfinished jobs that are not the benchmark's"):
         settle_leftovers()
+
+
+def test_the_pipeline_benchmark_splits_idle_workers_into_gaps_and_the_tail():
+    # Two workers from t=0: one runs jobs at 1-3 and 3.5-6, the other 0-2 and 2-4. The last job
+    # starts at 3.5: before that, worker one waits 1 s and then 0.5 s (1.5 s between jobs); the
+    # other is busy all 3.5 s. After it, the other worker has 0.5 s of its job left, then idles
+    # 2 s while the last job runs to 6 (the tail).
+    jobs = [(1.0, 3.0), (3.5, 6.0), (0.0, 2.0), (2.0, 4.0)]
+
+    between, tail = worker_idle(jobs, start=0.0, workers=2)
+
+    assert (between, tail) == pytest.approx((1.5, 2.0))

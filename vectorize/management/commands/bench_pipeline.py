@@ -13,7 +13,6 @@ import psutil
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections
-from django.db.models import Max
 from django.utils import timezone
 from urllib3 import encode_multipart_formdata
 
@@ -38,12 +37,29 @@ CPU_PARTS = {
 }
 
 
-def _raw_job(data: bytes) -> int:
-    """What the stack does to one upload, without the stack: normalise, trace, fidelity report."""
+def _raw_job(data: bytes) -> tuple[float, float]:
+    """What the stack does to one upload, without the stack: normalise, trace, fidelity report.
+    Returns when it started and ended (epoch seconds, a clock every process shares)."""
+    started = time.time()
     image = engine.normalize_image(data, max_pixels=settings.MAX_IMAGE_PIXELS)
     result = engine.trace(image.png)
     result.metrics.update(fidelity_report(result.svg, image.png))
-    return len(result.svg)
+    return started, time.time()
+
+
+def worker_idle(jobs: list[tuple[float, float]], *, start: float, workers: int) -> tuple:
+    """Where a run's workers had no job, from each job's (started, ended) and the run's start,
+    all in seconds: (core-seconds idle while jobs were still to start, core-seconds idle after
+    the last job started). The first is the gaps between jobs (and before the first); the
+    second is the tail, when there was nothing left to hand out while the last jobs ran."""
+    end = max(ended for _, ended in jobs)
+    last_start = max(started for started, _ in jobs)
+    busy_before = sum(min(ended, last_start) - started for started, ended in jobs)
+    busy_after = sum(max(0.0, ended - last_start) for _, ended in jobs)
+    return (
+        workers * (last_start - start) - busy_before,
+        workers * (end - last_start) - busy_after,
+    )
 
 
 class Command(BaseCommand):
@@ -78,7 +94,7 @@ class Command(BaseCommand):
         work = Path(tempfile.mkdtemp(prefix="vectorcraft-bench-"))
         try:
             key = _bench_account()
-            runs, failed, cpu, redis_delays = self._raw_and_stack(
+            runs, failed, cpu, redis_delays, idle = self._raw_and_stack(
                 work, key, uploads, repeats, delay_jobs
             )
             self.stderr.write(f"ORM broker: {delay_jobs} jobs one at a time...")
@@ -152,6 +168,30 @@ class Command(BaseCommand):
                     ],
                 ),
                 "",
+                "Workers without a job, over all runs, from each job's start and end (the "
+                "stack's `started_at` and `finished_at`, the raw engine's own stamps). *Between "
+                "jobs*: while jobs were still to start (for the stack, recording a job and taking "
+                "the next, and the wait for the first upload); *at the end*: while the last jobs "
+                "ran, with nothing left to hand out.",
+                "",
+                benchreport.markdown_table(
+                    [
+                        "path",
+                        "run s",
+                        "worker s",
+                        "idle between jobs s",
+                        "idle at the end s",
+                        "idle share",
+                    ],
+                    [
+                        _idle_row(label, seconds, idle[path])
+                        for path, label, seconds in (
+                            ("raw", "raw engine", raw_seconds),
+                            ("stack", "stack", stack_seconds),
+                        )
+                    ],
+                ),
+                "",
                 f"Queued to running: {delay_jobs} small jobs (`{uploads[0][0]}`) posted one at a "
                 "time on an idle cluster, each after the one before finished; the delay is the "
                 "job's `started_at` (the worker took it) minus `enqueued_at` (stamped by the "
@@ -203,14 +243,19 @@ class Command(BaseCommand):
             _post_all(client, uploads)
             runs, failed = [], 0
             cpu = dict.fromkeys(["raw", *CPU_PARTS], 0.0)
+            idle = {"raw": [0.0, 0.0], "stack": [0.0, 0.0]}
             for repeat in range(1, repeats + 1):
                 self.stderr.write(f"Raw engine, run {repeat}: {len(uploads)} jobs...")
-                raw_seconds, raw_cpu = raw.run(uploads)
+                raw_seconds, raw_cpu, raw_idle = raw.run(uploads)
                 cpu["raw"] += raw_cpu
                 self.stderr.write(f"Stack, run {repeat}: {len(uploads)} jobs through the API...")
                 before = _stack_cpu_seconds(nodes)
-                stack_seconds, ids = _post_all(client, uploads)
+                stack_seconds, ids, stack_idle = _post_all(client, uploads)
                 runs.append((raw_seconds, stack_seconds))
+                for path, seconds in (("raw", raw_idle), ("stack", stack_idle)):
+                    idle[path] = [
+                        total + part for total, part in zip(idle[path], seconds, strict=True)
+                    ]
                 after = _stack_cpu_seconds(nodes)
                 for name in CPU_PARTS:
                     cpu[name] += after[name] - before[name]
@@ -221,7 +266,7 @@ class Command(BaseCommand):
         finally:
             raw.close()
             stack.stop()
-        return runs, failed, cpu, delays
+        return runs, failed, cpu, delays, idle
 
     def _delays_only(self, work, key, upload, delay_jobs):
         stack, url = self._stack(work, "orm")
@@ -303,13 +348,14 @@ class _RawEngine:
         self.nodes = {child.pid for child in psutil.Process().children()}
         self.pool = ProcessPoolExecutor(WORKERS)
 
-    def run(self, uploads) -> tuple[float, float]:
-        """(wall seconds, CPU seconds of the pool's processes) for the uploads."""
+    def run(self, uploads) -> tuple[float, float, tuple]:
+        """(wall seconds, CPU seconds of the pool's processes, worker_idle) for the uploads."""
         cpu_before = self._cpu_seconds()
-        started = time.monotonic()
-        list(self.pool.map(_raw_job, [data for _, data in uploads]))
-        seconds = time.monotonic() - started
-        return seconds, self._cpu_seconds() - cpu_before
+        started = time.time()
+        jobs = list(self.pool.map(_raw_job, [data for _, data in uploads]))
+        seconds = time.time() - started
+        idle = worker_idle(jobs, start=started, workers=WORKERS)
+        return seconds, self._cpu_seconds() - cpu_before, idle
 
     def _cpu_seconds(self) -> float:
         children = psutil.Process().children()
@@ -359,9 +405,9 @@ class _Client:
             self.connection = None
 
 
-def _post_all(client: _Client, uploads) -> tuple[float, list[str]]:
+def _post_all(client: _Client, uploads) -> tuple[float, list[str], tuple]:
     """Post the uploads one after another, in the order the raw engine takes them; (seconds from
-    the first post to the last job's finished_at, the job ids).
+    the first post to the last job's finished_at, the job ids, worker_idle of the run).
 
     One client is enough to keep the queue full (a post takes the web node a fraction of a job's
     time), and the jobs queue in the raw engine's order. From several client threads, a large
@@ -375,8 +421,16 @@ def _post_all(client: _Client, uploads) -> tuple[float, list[str]]:
         client.close()
     _wait_finished(ids)
     # The end is the last job's finished_at, not when a poll saw it.
-    last = Vectorization.objects.filter(pk__in=ids).aggregate(Max("finished_at"))
-    return (last["finished_at__max"] - started).total_seconds(), ids
+    jobs = [
+        (job_started.timestamp(), finished.timestamp())
+        for job_started, finished in Vectorization.objects.filter(pk__in=ids).values_list(
+            "started_at", "finished_at"
+        )
+        if job_started  # a job failed before a worker took it has no start
+    ]
+    end = max(finished for _, finished in jobs)
+    idle = worker_idle(jobs, start=started.timestamp(), workers=WORKERS)
+    return end - started.timestamp(), ids, idle
 
 
 def _bench_account() -> str:
@@ -406,6 +460,18 @@ def _delays(client: _Client, upload, count: int) -> list[float]:
     finally:
         client.close()
     return delays
+
+
+def _idle_row(label: str, seconds: float, idle: list[float]) -> list:
+    worker_seconds = WORKERS * seconds
+    return [
+        label,
+        f"{seconds:.1f}",
+        f"{worker_seconds:.1f}",
+        f"{idle[0]:.2f}",
+        f"{idle[1]:.2f}",
+        f"{sum(idle) / worker_seconds:.1%}",
+    ]
 
 
 def _delay_row(broker: str, delays: list[float]) -> list:
