@@ -47,10 +47,12 @@ def _raw_job(data: bytes) -> tuple[float, float]:
     return started, time.time()
 
 
-def worker_idle(jobs: list[tuple[float, float]], *, start: float, workers: int) -> tuple:
+def worker_idle(
+    jobs: list[tuple[float, float]], *, start: float, workers: int
+) -> tuple[float, float]:
     """Where a run's workers had no job, from each job's (started, ended) and the run's start,
-    all in seconds: (core-seconds idle while jobs were still to start, core-seconds idle after
-    the last job started). The first is the gaps between jobs (and before the first); the
+    all in seconds: (worker-seconds idle while jobs were still to start, worker-seconds idle
+    after the last job started). The first is the gaps between jobs (and before the first); the
     second is the tail, when there was nothing left to hand out while the last jobs ran."""
     end = max(ended for _, ended in jobs)
     last_start = max(started for started, _ in jobs)
@@ -243,7 +245,7 @@ class Command(BaseCommand):
             _post_all(client, uploads)
             runs, failed = [], 0
             cpu = dict.fromkeys(["raw", *CPU_PARTS], 0.0)
-            idle = {"raw": [0.0, 0.0], "stack": [0.0, 0.0]}
+            idle = {"raw": [], "stack": []}  # worker_idle of each run
             for repeat in range(1, repeats + 1):
                 self.stderr.write(f"Raw engine, run {repeat}: {len(uploads)} jobs...")
                 raw_seconds, raw_cpu, raw_idle = raw.run(uploads)
@@ -252,10 +254,8 @@ class Command(BaseCommand):
                 before = _stack_cpu_seconds(nodes)
                 stack_seconds, ids, stack_idle = _post_all(client, uploads)
                 runs.append((raw_seconds, stack_seconds))
-                for path, seconds in (("raw", raw_idle), ("stack", stack_idle)):
-                    idle[path] = [
-                        total + part for total, part in zip(idle[path], seconds, strict=True)
-                    ]
+                idle["raw"].append(raw_idle)
+                idle["stack"].append(stack_idle)
                 after = _stack_cpu_seconds(nodes)
                 for name in CPU_PARTS:
                     cpu[name] += after[name] - before[name]
@@ -348,13 +348,13 @@ class _RawEngine:
         self.nodes = {child.pid for child in psutil.Process().children()}
         self.pool = ProcessPoolExecutor(WORKERS)
 
-    def run(self, uploads) -> tuple[float, float, tuple]:
+    def run(self, uploads) -> tuple[float, float, tuple[float, float]]:
         """(wall seconds, CPU seconds of the pool's processes, worker_idle) for the uploads."""
         cpu_before = self._cpu_seconds()
-        started = time.time()
+        started, started_at = time.monotonic(), time.time()  # the jobs stamp the shared clock
         jobs = list(self.pool.map(_raw_job, [data for _, data in uploads]))
-        seconds = time.time() - started
-        idle = worker_idle(jobs, start=started, workers=WORKERS)
+        seconds = time.monotonic() - started
+        idle = worker_idle(jobs, start=started_at, workers=WORKERS)
         return seconds, self._cpu_seconds() - cpu_before, idle
 
     def _cpu_seconds(self) -> float:
@@ -405,7 +405,7 @@ class _Client:
             self.connection = None
 
 
-def _post_all(client: _Client, uploads) -> tuple[float, list[str], tuple]:
+def _post_all(client: _Client, uploads) -> tuple[float, list[str], tuple[float, float]]:
     """Post the uploads one after another, in the order the raw engine takes them; (seconds from
     the first post to the last job's finished_at, the job ids, worker_idle of the run).
 
@@ -421,16 +421,16 @@ def _post_all(client: _Client, uploads) -> tuple[float, list[str], tuple]:
         client.close()
     _wait_finished(ids)
     # The end is the last job's finished_at, not when a poll saw it.
+    stamps = list(Vectorization.objects.filter(pk__in=ids).values_list("started_at", "finished_at"))
+    end = max(finished for _, finished in stamps)
+    # A job failed before a worker took it has no start, and no place in the workers' time.
     jobs = [
         (job_started.timestamp(), finished.timestamp())
-        for job_started, finished in Vectorization.objects.filter(pk__in=ids).values_list(
-            "started_at", "finished_at"
-        )
-        if job_started  # a job failed before a worker took it has no start
+        for job_started, finished in stamps
+        if job_started
     ]
-    end = max(finished for _, finished in jobs)
     idle = worker_idle(jobs, start=started.timestamp(), workers=WORKERS)
-    return end - started.timestamp(), ids, idle
+    return (end - started).total_seconds(), ids, idle
 
 
 def _bench_account() -> str:
@@ -462,15 +462,18 @@ def _delays(client: _Client, upload, count: int) -> list[float]:
     return delays
 
 
-def _idle_row(label: str, seconds: float, idle: list[float]) -> list:
+def _idle_row(label: str, seconds: float, idle: list[tuple[float, float]]) -> list:
+    """A path's row: its run seconds and worker_idle of each run, added up."""
     worker_seconds = WORKERS * seconds
+    between = sum(gaps for gaps, _ in idle)
+    tail = sum(end for _, end in idle)
     return [
         label,
         f"{seconds:.1f}",
         f"{worker_seconds:.1f}",
-        f"{idle[0]:.2f}",
-        f"{idle[1]:.2f}",
-        f"{sum(idle) / worker_seconds:.1%}",
+        f"{between:.2f}",
+        f"{tail:.2f}",
+        f"{(between + tail) / worker_seconds:.1%}",
     ]
 
 
