@@ -1,8 +1,12 @@
 import io
+import os
+import subprocess
+import sys
 
 import pytest
 from PIL import Image
 
+from vectorize.apps import IMAGE_BLOCKS_KEPT
 from vectorize.engine import ImageRejected, normalize_image
 from vectorize.tests.helpers import bomb_png, png_bytes
 
@@ -125,3 +129,27 @@ def test_it_rejects_more_pixels_than_the_configured_cap():
     data = png_bytes(Image.new("RGB", (101, 100)))
 
     assert _rejection(data, max_pixels=10_000).code == "too_many_pixels"
+
+
+def test_it_reuses_the_memory_of_one_image_for_the_next():
+    data = png_bytes(Image.new("RGBA", (600, 400), (20, 120, 200, 255)))
+    normalize_image(data, max_pixels=LIMIT)
+    before = Image.core.get_stats()["reused_blocks"]
+
+    normalize_image(data, max_pixels=LIMIT)
+
+    assert Image.core.get_blocks_max() == IMAGE_BLOCKS_KEPT
+    assert Image.core.get_stats()["reused_blocks"] > before
+
+
+def test_it_leaves_pillows_own_block_setting_alone_when_it_is_set():
+    script = (
+        "import django; django.setup(); from PIL import Image; print(Image.core.get_blocks_max())"
+    )
+    env = {**os.environ, "PILLOW_BLOCKS_MAX": "0", "DJANGO_SETTINGS_MODULE": "vectorcraft.settings"}
+
+    shown = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
+
+    assert shown.stdout.strip() == "0"
