@@ -5,6 +5,8 @@ from django.core.management import CommandError, call_command
 
 from accounts.models import User
 from payments.services import credits_book
+from vectorize.benchreport import DEFAULT_CORPUS
+from vectorize.management.commands.bench_pipeline import Command as BenchPipeline
 from vectorize.management.commands.bench_pipeline import settle_leftovers, worker_idle
 from vectorize.models import Vectorization
 from vectorize.tests.factories import queued_job
@@ -91,3 +93,14 @@ def test_the_pipeline_benchmark_splits_idle_workers_into_gaps_and_the_tail():
     between, tail = worker_idle(jobs, start=0.0, workers=2)
 
     assert (between, tail) == pytest.approx((1.5, 2.0))
+
+
+def test_the_pipeline_benchmark_records_the_arguments_it_was_given_beyond_the_defaults():
+    command = BenchPipeline()
+    defaults = {"corpus": str(DEFAULT_CORPUS), "rounds": 2, "repeats": 5, "delay_jobs": 30}
+
+    assert command._command(**defaults) == "`make bench` (`python manage.py bench_pipeline`)"
+    assert command._command(**{**defaults, "repeats": 8, "delay_jobs": 10}) == (
+        '`make bench BENCH_ARGS="--repeats 8 --delay-jobs 10"` '
+        "(`python manage.py bench_pipeline --repeats 8 --delay-jobs 10`)"
+    )

@@ -110,14 +110,16 @@ class Command(BaseCommand):
         ratio = raw_seconds / stack_seconds
         jobs = n * len(runs)
         stack_cpu = sum(cpu[name] for name in CPU_PARTS)
+        command = self._command(
+            corpus=str(corpus), rounds=rounds, repeats=repeats, delay_jobs=delay_jobs
+        )
         start, end = benchreport.markers(SECTION)
         section = "\n".join(
             [
                 start,
                 "## Pipeline: the deployed stack against the raw engine",
                 "",
-                "Command: `make bench` (`python manage.py bench_pipeline`), "
-                f"{benchreport.machine()}.",
+                f"Command: {command}, {benchreport.machine()}.",
                 "",
                 f"{n} jobs a run: the corpus ({len(manifest)} images: {', '.join(kinds)}) sent "
                 f"{rounds} times. **Stack**: gunicorn and a Q cluster with {WORKERS} workers in "
@@ -214,6 +216,20 @@ class Command(BaseCommand):
         if not no_write:
             benchreport.write_section(Path(output), SECTION, section)
             self.stderr.write(f"Wrote {output}")
+
+    def _command(self, **given) -> str:
+        """The recording's command, with the arguments given beyond their defaults."""
+        parser = self.create_parser("manage.py", "bench_pipeline")
+        arguments = " ".join(
+            f"--{name.replace('_', '-')} {value}"
+            for name, value in given.items()
+            if value != parser.get_default(name)
+        )
+        if not arguments:
+            return "`make bench` (`python manage.py bench_pipeline`)"
+        return (
+            f'`make bench BENCH_ARGS="{arguments}"` (`python manage.py bench_pipeline {arguments}`)'
+        )
 
     def _stack(self, work: Path, broker: str) -> tuple[localstack.Stack, str]:
         env = localstack.production_env(
