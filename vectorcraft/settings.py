@@ -431,7 +431,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
-        "django_q": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        # django-q2 logs under this name (not its package's).
+        "django-q": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         # django-paypal logs whole IPN bodies at DEBUG: never let those through.
         "paypal": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },

@@ -125,3 +125,11 @@ def test_it_writes_json_log_lines_with_the_request_id(settings):
 
     assert (line["level"], line["logger"], line["message"]) == ("INFO", "vectorize", "job done")
     assert (line["request_id"], line["job_id"]) == ("req-42", "-")
+
+
+def test_it_writes_the_q_clusters_log_lines_through_the_console_handler_once():
+    from django_q.conf import logger
+
+    # (pytest adds its own capturing handlers, which have no name.)
+    assert [handler.name for handler in logger.handlers if handler.name] == ["console"]
+    assert not logger.propagate
