@@ -104,3 +104,7 @@ def test_the_pipeline_benchmark_records_the_arguments_it_was_given_beyond_the_de
         '`make bench BENCH_ARGS="--repeats 8 --delay-jobs 10"` '
         "(`python manage.py bench_pipeline --repeats 8 --delay-jobs 10`)"
     )
+    assert command._command(**{**defaults, "corpus": "/data/my images"}) == (
+        "`make bench BENCH_ARGS=\"--corpus '/data/my images'\"` "
+        "(`python manage.py bench_pipeline --corpus '/data/my images'`)"
+    )

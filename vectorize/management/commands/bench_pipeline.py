@@ -1,6 +1,7 @@
 import contextlib
 import http.client
 import json
+import shlex
 import shutil
 import statistics
 import tempfile
@@ -221,7 +222,7 @@ class Command(BaseCommand):
         """The recording's command, with the arguments given beyond their defaults."""
         parser = self.create_parser("manage.py", "bench_pipeline")
         arguments = " ".join(
-            f"--{name.replace('_', '-')} {value}"
+            f"--{name.replace('_', '-')} {shlex.quote(str(value))}"
             for name, value in given.items()
             if value != parser.get_default(name)
         )
