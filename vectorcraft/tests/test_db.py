@@ -1,10 +1,16 @@
+import io
+
 import pytest
+from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
 from payments.models import CreditAccount
 from vectorcraft.db import update_returning
+from vectorize.models import Vectorization
+
+PROJECT_APPS = ("accounts", "vectorize", "payments", "dashboard")
 
 pytestmark = pytest.mark.django_db
 
@@ -35,3 +41,20 @@ def test_a_failed_update_marks_the_surrounding_transaction_for_rollback(user):
         with pytest.raises(DatabaseError):
             update_returning(CreditAccount.objects.filter(user=user), balance=None)
         assert transaction.get_rollback()
+
+
+def test_every_model_change_of_the_project_has_its_migration():
+    # Exits with an error when a model of these apps differs from what the migrations build.
+    call_command("makemigrations", *PROJECT_APPS, check=True, dry_run=True, stdout=io.StringIO())
+
+
+def test_a_job_has_one_index_for_its_owner():
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, Vectorization._meta.db_table)
+    owner_indexes = [
+        columns
+        for columns in (c["columns"] for c in constraints.values() if c["index"])
+        if columns[0] == "owner_id"
+    ]
+    # The owner's job list (newest first) and every lookup by owner share one index.
+    assert owner_indexes == [["owner_id", "created_at"]]
