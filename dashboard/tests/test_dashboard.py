@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from django_q.conf import logger as q_logger
 
 from dashboard import services
 from dashboard.models import Incident
@@ -128,8 +129,6 @@ def test_it_writes_json_log_lines_with_the_request_id(settings):
 
 
 def test_it_writes_the_q_clusters_log_lines_through_the_console_handler_once():
-    from django_q.conf import logger
-
     # (pytest adds its own capturing handlers, which have no name.)
-    assert [handler.name for handler in logger.handlers if handler.name] == ["console"]
-    assert not logger.propagate
+    assert [handler.name for handler in q_logger.handlers if handler.name] == ["console"]
+    assert not q_logger.propagate
