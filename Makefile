@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format migrate superuser worker web bench loadtest deploy-check system-deps browser-deps clean-venv help
+.PHONY: run test lint format migrate superuser worker web bench loadtest deploy-check system-deps browser-deps nginx-deps clean-venv help
 
 help:
 	@echo "make run        install, migrate and start the web server and a Q cluster"
@@ -33,6 +33,12 @@ browser-deps:
 	@[ -x /usr/bin/chromium ] || { \
 	  echo "Installing chromium (needed by the browser tests)"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+
+# The nginx site test runs Debian's nginx on ports of its own (the package's service is not used).
+nginx-deps:
+	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { \
+	  echo "Installing nginx (needed by the nginx site test)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nginx; }
 
 # Stamp files: reinstall only when a requirements file changes.
 $(VENV)/.runtime-installed: requirements.txt | $(BIN)/python system-deps
@@ -73,7 +79,7 @@ format: $(VENV)/.dev-installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: lint browser-deps
+test: lint browser-deps nginx-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.runtime-installed

@@ -19,7 +19,7 @@ from django.core.cache import cache
 from django.db import connection
 
 from vectorcraft.config import s3_media_storage
-from vectorize.localstack import free_port
+from vectorize.localstack import collect_static, free_port, production_env
 from vectorize.tests.helpers import wait_for_port
 
 ROOT = Path(__file__).resolve().parent
@@ -245,3 +245,16 @@ def s3_media(settings, s3_bucket):
         ),
     }
     return client, bucket
+
+
+@pytest.fixture(scope="session")
+def static_root(tmp_path_factory):
+    """`collectstatic` once: production serves hashed, compressed files through whitenoise."""
+    root = tmp_path_factory.mktemp("static")
+    env = production_env(
+        database_url="postgres://unused@127.0.0.1/unused",
+        redis_url="redis://127.0.0.1:6379/0",
+        static_root=root,
+    )
+    collect_static(env)
+    return root

@@ -16,7 +16,7 @@ from accounts import services as account_services
 from conftest import _database_url_for_tests, bucket_keys
 from payments.models import CreditEntry
 from payments.selectors import balance_for_user
-from vectorize.localstack import ROOT, Stack, collect_static, free_port, production_env
+from vectorize.localstack import ROOT, Stack, free_port, production_env
 from vectorize.models import Vectorization
 from vectorize.tests.helpers import noise_png, wait_for, wait_for_port
 from vectorize.tests.stack import ApiUser, PrivatePostgres
@@ -35,19 +35,6 @@ SMALL_IMAGES = [
 # Short limits for the fault tests, for the nodes and the reaper: a trace of the noise image takes
 # a few seconds here.
 FAULT_LIMITS = {"JOB_TIMEOUT": 20, "REAPER_GRACE_SECONDS": 2, "REAPER_QUEUED_SECONDS": 5}
-
-
-@pytest.fixture(scope="session")
-def static_root(tmp_path_factory):
-    """`collectstatic` once: production serves hashed, compressed files through whitenoise."""
-    root = tmp_path_factory.mktemp("static")
-    env = production_env(
-        database_url="postgres://unused@127.0.0.1/unused",
-        redis_url="redis://127.0.0.1:6379/0",
-        static_root=root,
-    )
-    collect_static(env)
-    return root
 
 
 @pytest.fixture
