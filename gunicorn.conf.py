@@ -35,5 +35,13 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms req=%({x-request-id}o)s'
 # The proxy's X-Forwarded-Proto is trusted only from these addresses (nginx on loopback).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
+# gunicorn's control socket (for `gunicornc`): in the unit's RuntimeDirectory under systemd
+# (docs/DEPLOY.md). Elsewhere it is off: its default path, in $HOME, is not writable for a
+# service account, and several nodes on one machine would share it.
+if os.environ.get("RUNTIME_DIRECTORY"):
+    control_socket = os.path.join(os.environ["RUNTIME_DIRECTORY"], "gunicorn.ctl")
+else:
+    control_socket_disable = True
+
 # Import Django once in the master so workers fork with it loaded (faster start, shared pages).
 preload_app = True
