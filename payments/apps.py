@@ -1,6 +1,18 @@
 from django.apps import AppConfig
 
 
+class PayPalIpnConfig(AppConfig):
+    """django-paypal's IPN app, which has no AppConfig of its own. Its migrations make 32-bit ids;
+    under the project's DEFAULT_AUTO_FIELD (BigAutoField) Django would ask for a migration of
+    the library's table at every `migrate`."""
+
+    name = "paypal.standard.ipn"
+    label = "ipn"
+    verbose_name = "PayPal IPN"
+    default_auto_field = "django.db.models.AutoField"
+    default = False  # `payments` in INSTALLED_APPS still means PaymentsConfig
+
+
 class PaymentsConfig(AppConfig):
     name = "payments"
     verbose_name = "Payments"

@@ -72,7 +72,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "rest_framework",
     "rest_framework_api_key",
-    "paypal.standard.ipn",
+    "payments.apps.PayPalIpnConfig",  # django-paypal's IPN app, with the ids its migrations make
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "corsheaders",

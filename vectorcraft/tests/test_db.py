@@ -48,6 +48,12 @@ def test_every_model_change_of_the_project_has_its_migration():
     call_command("makemigrations", *PROJECT_APPS, check=True, dry_run=True, stdout=io.StringIO())
 
 
+def test_no_installed_library_app_asks_for_a_migration_either():
+    # `migrate` warns of a library's unmigrated model changes at every upgrade, as it did for
+    # django-paypal's IPN ids under the project's BigAutoField.
+    call_command("makemigrations", check=True, dry_run=True, stdout=io.StringIO())
+
+
 def test_a_job_has_one_index_for_its_owner():
     with connection.cursor() as cursor:
         constraints = connection.introspection.get_constraints(cursor, Vectorization._meta.db_table)
