@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format migrate superuser worker web bench loadtest deploy-check system-deps browser-deps nginx-deps clean-venv help
+.PHONY: run test lint format migrate superuser worker web bench loadtest deploy-check system-deps browser-deps deploy-deps clean-venv help
 
 help:
 	@echo "make run        install, migrate and start the web server and a Q cluster"
@@ -34,11 +34,12 @@ browser-deps:
 	  echo "Installing chromium (needed by the browser tests)"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
 
-# The nginx site test runs Debian's nginx on ports of its own (the package's service is not used).
-nginx-deps:
-	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { \
-	  echo "Installing nginx (needed by the nginx site test)"; \
-	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nginx; }
+# The tests of docs/DEPLOY.md run Debian's nginx on ports of their own (the package's service is
+# not used) and check the systemd units with systemd-analyze.
+deploy-deps:
+	@{ command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; } && command -v systemd-analyze >/dev/null || { \
+	  echo "Installing nginx and systemd (needed by the tests of docs/DEPLOY.md)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nginx systemd; }
 
 # Stamp files: reinstall only when a requirements file changes.
 $(VENV)/.runtime-installed: requirements.txt | $(BIN)/python system-deps
@@ -79,7 +80,7 @@ format: $(VENV)/.dev-installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: lint browser-deps nginx-deps
+test: lint browser-deps deploy-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.runtime-installed
