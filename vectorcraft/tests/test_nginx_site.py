@@ -71,8 +71,8 @@ class _FromAddress(requests.adapters.HTTPAdapter):
 
 @pytest.fixture
 def nginx(tmp_path):
-    """Starts nginx on the documented site; yields a function that does so, given the upstream
-    port, and returns (http URL, https URL, CA file)."""
+    """Yields start(upstream_port): runs nginx with the documented site in front of that port
+    and returns (its http URL, its https URL, the certificate to trust)."""
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
     assert os.access(binary, os.X_OK), "nginx is needed for this test (make test installs it)"
     folder = tmp_path / "nginx"
