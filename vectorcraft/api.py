@@ -31,6 +31,7 @@ class ErrorEnvelopeSerializer(serializers.Serializer):
 STATUS_BY_CODE = {
     "insufficient_credits": status.HTTP_402_PAYMENT_REQUIRED,
     "pack_not_available": status.HTTP_404_NOT_FOUND,
+    "files_deleted": status.HTTP_410_GONE,
 }
 
 

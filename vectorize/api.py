@@ -43,6 +43,11 @@ ERRORS = {
     422: OpenApiResponse(ErrorEnvelopeSerializer, description="Idempotency-Key reused."),
     429: OpenApiResponse(ErrorEnvelopeSerializer, description="Rate limit; see Retry-After."),
 }
+FILES_DELETED = OpenApiResponse(
+    ErrorEnvelopeSerializer,
+    description="files_deleted: the job's files were deleted after RETENTION_DAYS, or are missing "
+    "from storage.",
+)
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
     OpenApiTypes.STR,
@@ -214,8 +219,9 @@ class VectorizationDownloadApi(ApiView):
             (200, "application/pdf"): OpenApiTypes.BINARY,
             (200, "application/postscript"): OpenApiTypes.BINARY,
             (200, "image/png"): OpenApiTypes.BINARY,
-            409: OpenApiResponse(ErrorEnvelopeSerializer, description="Not finished yet."),
             **ERRORS,
+            409: OpenApiResponse(ErrorEnvelopeSerializer, description="Not finished yet."),
+            410: FILES_DELETED,
         },
     )
     def get(self, request, vectorization_id):
@@ -230,7 +236,7 @@ class VectorizationDownloadApi(ApiView):
                 {"format": list(FORMATS)},
                 status_code=status.HTTP_400_BAD_REQUEST,
             )
-        if not job.output_file:
+        if job.status != Vectorization.Status.SUCCEEDED:
             return error_response(
                 "not_ready",
                 f"This vectorization is {job.status}; there is nothing to download yet.",
@@ -250,6 +256,7 @@ class VectorizationRerunApi(ApiView):
             202: VectorizationSerializer,
             200: OpenApiResponse(VectorizationSerializer, description="Finished within ?wait=."),
             **ERRORS,
+            410: FILES_DELETED,
         },
     )
     @idempotent

@@ -18,18 +18,26 @@ def protect(response):
     return response
 
 
-def file_response(file, *, content_type: str, filename: str, attachment: bool) -> FileResponse:
+def file_response(
+    job: Vectorization, field: str, *, content_type: str, filename: str, attachment: bool
+) -> FileResponse:
+    """One of the job's stored files (`input_file` or `output_file`); files_deleted if gone."""
     response = FileResponse(
-        file.open("rb"), as_attachment=attachment, filename=filename, content_type=content_type
+        services.vectorization_file_open(vectorization=job, field=field),
+        as_attachment=attachment,
+        filename=filename,
+        content_type=content_type,
     )
     return protect(response)
 
 
 def result_response(job: Vectorization, fmt: str) -> HttpResponse:
-    """The finished job's result as an attachment in `fmt` (one of exports.FORMATS)."""
+    """The finished job's result as an attachment in `fmt` (one of exports.FORMATS); raises
+    files_deleted when the stored SVG is gone."""
     if fmt == "svg":
         return file_response(
-            job.output_file,
+            job,
+            "output_file",
             content_type="image/svg+xml",
             filename=job.output_filename,
             attachment=True,

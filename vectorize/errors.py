@@ -10,3 +10,4 @@ class VectorizeErrorCode(StrEnum):
     GAVE_UP = "gave_up"
     INTERNAL = "internal_error"
     BATCH_TOO_LARGE = "batch_too_large"
+    FILES_DELETED = "files_deleted"

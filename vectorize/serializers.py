@@ -128,6 +128,11 @@ class VectorizationSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
+    files_deleted_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When retention deleted the input and result; the figures stay. Null while "
+        "they are kept.",
+    )
     queue_ms = serializers.IntegerField(allow_null=True)
     engine_ms = serializers.IntegerField(allow_null=True)
     error = serializers.SerializerMethodField()
@@ -151,7 +156,7 @@ class VectorizationSerializer(serializers.Serializer):
         request = self.context.get("request")
         own = reverse("api:vectorization-detail", args=[job.pk], request=request)
         links = {"self": own}
-        if job.status == Vectorization.Status.SUCCEEDED:
+        if job.status == Vectorization.Status.SUCCEEDED and not job.files_deleted_at:
             download = reverse("api:vectorization-download", args=[job.pk], request=request)
             links.update({fmt: f"{download}?format={fmt}" for fmt in FORMATS})
         return links

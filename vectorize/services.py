@@ -19,7 +19,7 @@ from vectorize.engine import exports
 from vectorize.engine.fidelity import fidelity_report
 from vectorize.errors import VectorizeErrorCode
 from vectorize.models import Batch, Vectorization, output_upload_to
-from vectorize.selectors import vectorization_forget
+from vectorize.selectors import vectorization_forget, vectorizations_forget
 
 logger = logging.getLogger(__name__)
 Status = Vectorization.Status
@@ -204,7 +204,7 @@ def vectorization_rerun(
 ) -> Vectorization:
     """A new job on the same stored input with other settings: no re-upload."""
     cleaned_options = _check_settings(preset, options)
-    with vectorization.input_file.open("rb") as stored:
+    with vectorization_file_open(vectorization=vectorization, field="input_file") as stored:
         png = stored.read()
     checked = CheckedUpload(
         filename=vectorization.original_filename,
@@ -312,8 +312,11 @@ def _claim_under_lock(vectorization_id) -> tuple[Vectorization | None, bool]:
 def _trace(job: Vectorization) -> Vectorization:
     # The engine runs outside any transaction: no lock is held while it works.
     try:
-        with job.input_file.open("rb") as stored:
+        with vectorization_file_open(vectorization=job, field="input_file") as stored:
             png = stored.read()
+    except ApplicationError as error:
+        return _finish_failed(job, code=error.code, message=error.message)
+    try:
         result = engine.trace(png, preset=job.preset, overrides=job.options)
         result.metrics.update(fidelity_report(result.svg, png))
     except engine.EngineError as error:
@@ -380,9 +383,42 @@ def _mark_failed(job: Vectorization, *, code: str, message: str) -> None:
     credits_refund_for_job(job=job)
 
 
+FILE_LABELS = {"input_file": "uploaded image", "output_file": "SVG"}
+
+
+def vectorization_file_open(*, vectorization: Vectorization, field: str):
+    """One of a job's stored files (`input_file` or `output_file`), open for reading.
+
+    Raises files_deleted when it is gone: removed by retention, or lost from storage (a bucket
+    restored without it, say). The row and its figures stay either way.
+    """
+    label = FILE_LABELS[field]
+    if vectorization.files_deleted_at:
+        raise ApplicationError(
+            f"The {label} of this vectorization was deleted on "
+            f"{vectorization.files_deleted_at:%Y-%m-%d}, {settings.RETENTION_DAYS} days after "
+            "upload. Upload the image again to trace it.",
+            code=VectorizeErrorCode.FILES_DELETED,
+        )
+    file = getattr(vectorization, field)
+    if file:
+        try:
+            return file.open("rb")
+        except FileNotFoundError:
+            pass
+    logger.error(
+        "vectorization %s: its %s %r is missing from storage", vectorization.pk, label, file.name
+    )
+    raise ApplicationError(
+        f"The {label} of this vectorization is missing from storage. Upload the image again to "
+        "trace it.",
+        code=VectorizeErrorCode.FILES_DELETED,
+    )
+
+
 def vectorization_export(*, vectorization: Vectorization, fmt: str) -> bytes:
     """The job's stored SVG converted to `fmt` (pdf, eps, png): no re-tracing."""
-    with vectorization.output_file.open("rb") as stored:
+    with vectorization_file_open(vectorization=vectorization, field="output_file") as stored:
         svg = stored.read().decode()
     return exports.export(svg, fmt, width=vectorization.width, height=vectorization.height)
 
@@ -453,7 +489,7 @@ def vectorizations_expire_files(*, now=None) -> int:
     """Delete uploads and results older than RETENTION_DAYS; the rows keep their metrics."""
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.RETENTION_DAYS)
-    expired = 0
+    expired = []
     for job in Vectorization.objects.filter(created_at__lt=cutoff, files_deleted_at__isnull=True):
         files = [file for file in (job.input_file, job.output_file) if file]
         Vectorization.objects.filter(pk=job.pk).update(
@@ -461,10 +497,11 @@ def vectorizations_expire_files(*, now=None) -> int:
         )
         for file in files:
             file.delete(save=False)
-        expired += 1
+        expired.append(job.pk)
+    vectorizations_forget(vectorization_ids=expired)  # the API stops linking the files at once
     if expired:
-        logger.info("retention deleted the files of %s vectorizations", expired)
-    return expired
+        logger.info("retention deleted the files of %s vectorizations", len(expired))
+    return len(expired)
 
 
 def vectorization_requeue(*, vectorization: Vectorization) -> bool:

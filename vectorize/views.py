@@ -1,8 +1,10 @@
+import functools
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponseBadRequest, JsonResponse
+from django.http import Http404, HttpResponseBadRequest, HttpResponseGone, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -11,6 +13,7 @@ from payments.selectors import credit_packs_available
 from vectorcraft.errors import ApplicationError
 from vectorize import downloads, selectors, services
 from vectorize.engine import exports
+from vectorize.errors import VectorizeErrorCode
 from vectorize.forms import HistoryFilterForm, RerunForm, UploadForm
 from vectorize.models import Vectorization
 
@@ -145,6 +148,7 @@ def rerun(request, vectorization_id):
 
 def _status_payload(job: Vectorization) -> dict:
     succeeded = job.status == Vectorization.Status.SUCCEEDED
+    has_files = succeeded and not job.files_deleted_at
     failed = job.status == Vectorization.Status.FAILED
     return {
         "id": str(job.pk),
@@ -160,8 +164,8 @@ def _status_payload(job: Vectorization) -> dict:
         "engine_ms": job.engine_ms,
         "output_bytes": job.output_bytes,
         "metrics": job.metrics,
-        "preview_url": reverse("vectorize:preview", args=[job.pk]) if succeeded else None,
-        "download_url": reverse("vectorize:download", args=[job.pk]) if succeeded else None,
+        "preview_url": reverse("vectorize:preview", args=[job.pk]) if has_files else None,
+        "download_url": reverse("vectorize:download", args=[job.pk]) if has_files else None,
     }
 
 
@@ -176,13 +180,29 @@ def status(request, vectorization_id):
 
 def _finished_job(request, vectorization_id) -> Vectorization:
     job = selectors.vectorization_get_for_user(user=request.user, vectorization_id=vectorization_id)
-    if not job.output_file:
+    if job.status != Vectorization.Status.SUCCEEDED:
         raise Http404("This conversion has no SVG yet.")
     return job
 
 
+def _stored_file(view):
+    """A view handing out a job's stored file: 410 in plain words when the file is gone."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except ApplicationError as error:
+            if error.code != VectorizeErrorCode.FILES_DELETED:
+                raise
+            return HttpResponseGone(error.message, content_type="text/plain")
+
+    return wrapper
+
+
 @login_required
 @require_GET
+@_stored_file
 def download(request, vectorization_id):
     """The result as an attachment: SVG, or PDF, EPS or PNG made from the stored SVG."""
     job = _finished_job(request, vectorization_id)
@@ -197,11 +217,13 @@ def download(request, vectorization_id):
 
 @login_required
 @require_GET
+@_stored_file
 def preview(request, vectorization_id):
     """The SVG inline, for the result page's <img>."""
     job = _finished_job(request, vectorization_id)
     return downloads.file_response(
-        job.output_file,
+        job,
+        "output_file",
         content_type="image/svg+xml",
         filename=job.output_filename,
         attachment=False,
@@ -210,12 +232,11 @@ def preview(request, vectorization_id):
 
 @login_required
 @require_GET
+@_stored_file
 def original(request, vectorization_id):
     job = selectors.vectorization_get_for_user(user=request.user, vectorization_id=vectorization_id)
-    if not job.input_file:
-        raise Http404("The files of this conversion were deleted.")
     return downloads.file_response(
-        job.input_file, content_type="image/png", filename=f"{job.pk}.png", attachment=False
+        job, "input_file", content_type="image/png", filename=f"{job.pk}.png", attachment=False
     )
 
 

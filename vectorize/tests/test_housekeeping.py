@@ -100,8 +100,8 @@ def test_it_deletes_old_files_and_keeps_the_rows(client, user, bench_dir, media_
     client.force_login(user)
     page = client.get(reverse("vectorize:detail", args=[old.pk]))
     assert b"were deleted on" in page.content
-    assert client.get(reverse("vectorize:original", args=[old.pk])).status_code == 404
-    assert client.get(reverse("vectorize:download", args=[old.pk])).status_code == 404
+    assert client.get(reverse("vectorize:original", args=[old.pk])).status_code == 410
+    assert client.get(reverse("vectorize:download", args=[old.pk])).status_code == 410
 
 
 def _slow_image() -> SimpleUploadedFile:

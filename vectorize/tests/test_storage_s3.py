@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from conftest import bucket_keys
+from payments.selectors import balance_for_user
 from vectorize import services
 from vectorize.models import Vectorization
 from vectorize.tests.factories import queued_job
@@ -105,3 +106,26 @@ def test_retention_deletes_old_objects_and_keeps_the_rows(s3_media, user, bench_
     assert expired == 1
     assert bucket_keys(client, bucket) == []
     assert Vectorization.objects.filter(pk=job.pk).exists()
+
+
+def test_an_object_lost_from_the_bucket_is_a_410_or_a_refunded_failure(
+    s3_media, client, user, bench_dir
+):
+    s3, bucket = s3_media
+    done = queued_job(user, bench_dir)
+    services.vectorization_run(vectorization_id=done.pk)
+    done.refresh_from_db()
+    waiting = queued_job(user, bench_dir, name="logo_4chan.png")
+    balance = balance_for_user(user=user)
+    s3.delete_object(Bucket=bucket, Key=done.output_file.name)
+    s3.delete_object(Bucket=bucket, Key=waiting.input_file.name)
+
+    client.force_login(user)
+    download = client.get(reverse("vectorize:download", args=[done.pk]), {"format": "pdf"})
+    services.vectorization_run(vectorization_id=waiting.pk)
+
+    assert download.status_code == 410
+    assert b"missing from storage" in download.content
+    waiting.refresh_from_db()
+    assert (waiting.status, waiting.error_code) == ("failed", "files_deleted")
+    assert balance_for_user(user=user) == balance + 1
