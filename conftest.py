@@ -82,6 +82,19 @@ def user(django_user_model):
 
 
 @pytest.fixture
+def api(user):
+    """A DRF test client that authenticates as `user` with a new API key."""
+    from rest_framework.test import APIClient
+
+    from accounts.services import api_key_create
+
+    _, secret = api_key_create(user=user, name="tests")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {secret}")
+    return client
+
+
+@pytest.fixture
 def other_user(django_user_model):
     user = django_user_model.objects.create_user(
         email="bob@example.com", password="correct horse 2"

@@ -126,6 +126,11 @@ class Vectorization(models.Model):
         return self.status in self.FINISHED
 
     @property
+    def has_result(self) -> bool:
+        """Succeeded, and its SVG not yet deleted by retention: there is something to download."""
+        return self.status == self.Status.SUCCEEDED and not self.files_deleted_at
+
+    @property
     def output_filename(self) -> str:
         return f"{PurePath(self.original_filename).stem or 'vectorized'}.svg"
 

@@ -156,7 +156,7 @@ class VectorizationSerializer(serializers.Serializer):
         request = self.context.get("request")
         own = reverse("api:vectorization-detail", args=[job.pk], request=request)
         links = {"self": own}
-        if job.status == Vectorization.Status.SUCCEEDED and not job.files_deleted_at:
+        if job.has_result:
             download = reverse("api:vectorization-download", args=[job.pk], request=request)
             links.update({fmt: f"{download}?format={fmt}" for fmt in FORMATS})
         return links

@@ -147,8 +147,6 @@ def rerun(request, vectorization_id):
 
 
 def _status_payload(job: Vectorization) -> dict:
-    succeeded = job.status == Vectorization.Status.SUCCEEDED
-    has_files = succeeded and not job.files_deleted_at
     failed = job.status == Vectorization.Status.FAILED
     return {
         "id": str(job.pk),
@@ -164,8 +162,8 @@ def _status_payload(job: Vectorization) -> dict:
         "engine_ms": job.engine_ms,
         "output_bytes": job.output_bytes,
         "metrics": job.metrics,
-        "preview_url": reverse("vectorize:preview", args=[job.pk]) if has_files else None,
-        "download_url": reverse("vectorize:download", args=[job.pk]) if has_files else None,
+        "preview_url": reverse("vectorize:preview", args=[job.pk]) if job.has_result else None,
+        "download_url": reverse("vectorize:download", args=[job.pk]) if job.has_result else None,
     }
 
 

@@ -1,19 +1,9 @@
 import pytest
-from rest_framework.test import APIClient
 
-from accounts import services as account_services
 from payments.models import CreditPack, Order
 from payments.tests.factories import pack
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def api(user):
-    _, secret = account_services.api_key_create(user=user, name="tests")
-    client = APIClient()
-    client.credentials(HTTP_X_API_KEY=secret)
-    return client
 
 
 def test_it_lists_the_packs_on_sale_cheapest_first(api):

@@ -18,14 +18,6 @@ pytestmark = pytest.mark.django_db
 URL = "/api/v1/vectorizations/"
 
 
-@pytest.fixture
-def api(user):
-    _, secret = account_services.api_key_create(user=user, name="tests")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {secret}")
-    return client
-
-
 def _image(bench_dir, name="emoji_1F309.png"):
     return SimpleUploadedFile(name, (bench_dir / name).read_bytes(), content_type="image/png")
 

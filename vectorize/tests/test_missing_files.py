@@ -6,9 +6,7 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.test import APIClient
 
-from accounts import services as account_services
 from payments.selectors import balance_for_user
 from vectorize import services
 from vectorize.models import Vectorization
@@ -17,14 +15,6 @@ from vectorize.tests.factories import queued_job
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/vectorizations/"
-
-
-@pytest.fixture
-def api(user):
-    _, secret = account_services.api_key_create(user=user, name="tests")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {secret}")
-    return client
 
 
 @pytest.fixture
