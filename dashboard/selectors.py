@@ -28,7 +28,7 @@ def _percentiles(values: list[float]) -> dict:
     if not values:
         return {"p50": None, "p95": None}
     if len(values) == 1:
-        return {"p50": values[0], "p95": values[0]}
+        return {"p50": round(values[0]), "p95": round(values[0])}
     cuts = quantiles(values, n=100, method="inclusive")
     return {"p50": round(cuts[49]), "p95": round(cuts[94])}
 

@@ -44,6 +44,17 @@ def test_it_shows_the_figures(admin_client, user, bench_dir):
     assert len(summary["jobs"]["per_day"]) == 30
 
 
+def test_it_writes_one_job_in_whole_milliseconds(admin_client, user, bench_dir):
+    job = queued_job(user, bench_dir)
+    vectorization_process(str(job.pk))
+
+    response = admin_client.get("/dashboard/panel/")
+
+    waits = response.context["summary"]["jobs"]["queue_wait_ms"]
+    assert isinstance(waits["p50"], int) and waits["p50"] == waits["p95"]
+    assert "1 job, 1 succeeded" in response.content.decode()
+
+
 def test_it_serves_prometheus_metrics_to_a_token_or_staff(
     client, settings, admin_client, user, bench_dir
 ):
