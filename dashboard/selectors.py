@@ -27,10 +27,12 @@ Status = Vectorization.Status
 def _percentiles(values: list[float]) -> dict:
     if not values:
         return {"p50": None, "p95": None}
-    if len(values) == 1:
-        return {"p50": round(values[0]), "p95": round(values[0])}
-    cuts = quantiles(values, n=100, method="inclusive")
-    return {"p50": round(cuts[49]), "p95": round(cuts[94])}
+    if len(values) == 1:  # quantiles() needs two
+        p50 = p95 = values[0]
+    else:
+        cuts = quantiles(values, n=100, method="inclusive")
+        p50, p95 = cuts[49], cuts[94]
+    return {"p50": round(p50), "p95": round(p95)}
 
 
 def queue_state(now) -> dict:

@@ -121,7 +121,7 @@ def test_it_takes_a_new_user_from_sign_up_to_download(page, bench_dir, tmp_path)
     meta, delete = card.locator(".meta").bounding_box(), card.get_by_role("button").bounding_box()
     assert delete["x"] >= meta["x"] + meta["width"] or delete["y"] >= meta["y"] + meta["height"]
     page.once("dialog", lambda dialog: dialog.accept())
-    page.locator(".job-card", has_text="logo_ruby.png").get_by_role("button").click()
+    card.get_by_role("button").click()
     expect(page.locator(".cards .job-card")).to_have_count(2)
     assert Vectorization.objects.count() == 2
     assert page.console_errors == []
