@@ -1,13 +1,16 @@
+import json
 import shutil
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.models import User
+from accounts.services import api_key_create
 from payments.services import credits_book
 from vectorize.benchreport import DEFAULT_CORPUS
 from vectorize.management.commands.bench_pipeline import Command as BenchPipeline
 from vectorize.management.commands.bench_pipeline import settle_leftovers, worker_idle
+from vectorize.management.commands.loadtest import STATUS, locust_run, per_endpoint
 from vectorize.models import Vectorization
 from vectorize.tests.factories import queued_job
 
@@ -108,3 +111,37 @@ def test_the_pipeline_benchmark_records_the_arguments_it_was_given_beyond_the_de
         "`make bench BENCH_ARGS=\"--corpus '/data/my images'\"` "
         "(`python manage.py bench_pipeline --corpus '/data/my images'`)"
     )
+
+
+def test_the_load_test_counts_429s_apart_from_errors(live_server, settings, bench_dir, tmp_path):
+    """The real locustfile against a live server whose read limit it soon reaches: every read
+    past the limit is a 429 in the report, none is an error, and the rate served leaves them out."""
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"read": "5/min", "submit": "60/min"},
+    }
+    accounts = []
+    for number in range(2):
+        owner = User.objects.create_user(email=f"load-{number}@example.com", password=None)
+        credits_book(user=owner, delta=10, kind="staff", key=f"load:{owner.pk}")
+        job = queued_job(owner, bench_dir)
+        accounts.append({"key": api_key_create(user=owner, name="load")[1], "job_ids": [job.pk]})
+    (tmp_path / "images").mkdir()
+    accounts_file = tmp_path / "accounts.json"
+    accounts_file.write_text(json.dumps(accounts, default=str))
+
+    run = locust_run(
+        live_server.url, "StatusProbe", users=2, seconds=2, work=tmp_path, accounts=accounts_file
+    )
+    rows, served = per_endpoint(run)
+
+    [status, total] = rows
+    name, requests, rate, *_, limited, errors = status
+    assert name == STATUS
+    assert total[1:2] + total[-2:] == [requests, limited, errors]
+    assert errors == 0
+    assert limited > 0
+    # Each key's 5 reads a minute are served (10 if its minute turned during the run).
+    assert 10 <= requests - limited <= 20
+    # The table shows req/s to one decimal.
+    assert served[STATUS] == pytest.approx(float(rate) * (requests - limited) / requests, rel=0.01)
