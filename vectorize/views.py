@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from payments.errors import PaymentsErrorCode
 from payments.selectors import credit_packs_available
 from vectorcraft.errors import ApplicationError
 from vectorize import downloads, selectors, services
@@ -79,8 +80,12 @@ def upload(request):
             preset=form.cleaned_data["preset"],
         )
     except ApplicationError as error:
-        return JsonResponse({"error": error.message, "code": error.code}, status=400)
-    return JsonResponse(_status_payload(job), status=201)
+        refusal = {"error": error.message, "code": error.code}
+        if error.code == PaymentsErrorCode.INSUFFICIENT_CREDITS:
+            refusal["buy_url"] = reverse("payments:overview")
+        return JsonResponse(refusal, status=400)
+    # The balance after the charge, for the page to show without a reload.
+    return JsonResponse({**_status_payload(job), "credits": job.balance_after}, status=201)
 
 
 @login_required

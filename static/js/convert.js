@@ -21,6 +21,15 @@
   function card(file) {
     const item = element("li", "job-card uploading");
     const thumb = element("span", "thumb");
+    const local = element("img");
+    local.alt = "";
+    local.src = URL.createObjectURL(file); // what was chosen, until the server's preview
+    local.addEventListener("load", () => URL.revokeObjectURL(local.src));
+    local.addEventListener("error", function () {
+      URL.revokeObjectURL(local.src);
+      local.remove(); // not something the browser can show
+    });
+    thumb.append(local);
     const info = element("div", "job-info");
     const name = element("span", "job-name", file.name);
     const status = element("span", "status", "Uploading");
@@ -65,6 +74,12 @@
     }
   }
 
+  function showCredits(balance) {
+    document.querySelectorAll("[data-credits]").forEach((node) => (node.textContent = balance));
+    const unit = document.getElementById("header-credits-unit");
+    if (unit) unit.textContent = balance === 1 ? "credit" : "credits";
+  }
+
   function follow(view, job) {
     show(view, job);
     if (job.finished) return;
@@ -101,6 +116,10 @@
         body = { error: "The server answered unexpectedly (HTTP " + request.status + ")." };
       }
       if (request.status === 201) {
+        // "Nothing here yet" is no longer true, and the new job's card is above.
+        const empty = document.querySelector("#recent .empty");
+        if (empty) empty.closest("section").hidden = true;
+        if (typeof body.credits === "number") showCredits(body.credits);
         follow(view, body);
       } else {
         view.bar.remove();
@@ -109,6 +128,11 @@
         view.item.className = "job-card status-card-failed";
         view.message.className = "error-text";
         view.message.textContent = body.error || "The upload failed.";
+        if (body.buy_url) {
+          const buy = element("a", "button small", "Buy credits");
+          buy.href = body.buy_url;
+          view.message.after(buy);
+        }
       }
     });
     request.addEventListener("error", function () {
@@ -120,8 +144,6 @@
   }
 
   function send(files) {
-    const empty = document.querySelector(".empty");
-    if (files.length && empty) empty.hidden = true; // "nothing here yet" is no longer true
     Array.from(files).forEach(upload);
   }
 

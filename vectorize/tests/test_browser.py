@@ -8,8 +8,12 @@ from pathlib import Path
 import pytest
 from django.core import mail
 from django.db import connections
+from django.urls import reverse
 from playwright.sync_api import expect, sync_playwright
 
+from accounts.models import User
+from payments.selectors import balance_for_user
+from payments.services import credits_book
 from vectorize.models import Vectorization
 
 pytestmark = [pytest.mark.browser, pytest.mark.cluster]
@@ -87,6 +91,10 @@ def test_it_takes_a_new_user_from_sign_up_to_download(page, bench_dir, tmp_path)
     cards = page.locator("#uploads .job-card")
     expect(cards).to_have_count(2)
     expect(page.locator("#uploads .status-succeeded")).to_have_count(2, timeout=60_000)
+    # The two charges show at once, in the header and under the drop zone.
+    expect(page.locator(".credits-link")).to_have_text("8 credits")
+    expect(page.locator("#image-help")).to_contain_text("you have 8.")
+    expect(page.locator("#recent")).to_be_hidden()  # its "nothing here yet" no longer holds
     shot(page, "03-convert-done")
 
     page.locator("#uploads a.job-name", has_text="emoji_1F309.png").click()
@@ -137,7 +145,27 @@ def test_it_shows_why_an_invalid_file_was_refused(page, tmp_path):
     card = page.locator("#uploads .job-card")
     expect(card).to_contain_text("This file is not a supported image.")
     expect(card.locator(".status")).to_have_text("Not accepted")
+    expect(card.locator(".thumb img")).to_have_count(0)  # nothing the browser could show
+    expect(page.locator("#recent .empty")).to_be_visible()  # still nothing converted
     shot(page, "07-refused")
+    assert Vectorization.objects.count() == 0
+
+
+def test_it_shows_the_chosen_image_and_the_way_to_credits_when_there_are_none(page, bench_dir):
+    sign_up(page, "broke@example.com")
+    user = User.objects.get(email="broke@example.com")
+    credits_book(user=user, delta=-balance_for_user(user=user), kind="staff", key="spent")
+
+    page.set_input_files("#id_image", str(bench_dir / "logo_ruby.png"))
+
+    card = page.locator("#uploads .job-card")
+    expect(card).to_contain_text("Not enough credits: this needs 1 and you have 0.")
+    preview = card.locator(".thumb img")
+    expect(preview).to_have_attribute("src", re.compile(r"^blob:"))
+    assert preview.evaluate("image => image.naturalWidth") == 512
+    shot(page, "08-no-credits")
+    card.get_by_role("link", name="Buy credits").click()
+    expect(page).to_have_url(page.base + reverse("payments:overview"))
     assert Vectorization.objects.count() == 0
 
 

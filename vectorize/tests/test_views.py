@@ -200,6 +200,7 @@ def test_it_accepts_a_dropped_file_as_json(client, user, bench_dir):
         "logo_ruby.png",
     )
     assert body["status_url"] == reverse("vectorize:status", args=[job.pk])
+    assert body["credits"] == 99  # the user's 100, less this job
 
 
 def test_it_answers_a_bad_dropped_file_in_plain_words(client, user):
@@ -210,6 +211,24 @@ def test_it_answers_a_bad_dropped_file_in_plain_words(client, user):
 
     assert response.status_code == 400
     assert response.json()["error"].startswith("This file is not a supported image.")
+    assert "buy_url" not in response.json()
+    assert Vectorization.objects.count() == 0
+
+
+def test_it_points_a_dropped_file_without_credits_to_the_credits_page(
+    client, django_user_model, bench_dir
+):
+    broke = django_user_model.objects.create_user(email="broke@example.com", password="x y z 12")
+    client.force_login(broke)
+    with open(bench_dir / "logo_ruby.png", "rb") as image:
+        response = client.post(reverse("vectorize:upload"), {"image": image, "preset": "auto"})
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "Not enough credits: this needs 1 and you have 0. Buy credits to go on.",
+        "code": "insufficient_credits",
+        "buy_url": reverse("payments:overview"),
+    }
     assert Vectorization.objects.count() == 0
 
 
