@@ -163,7 +163,7 @@ def test_it_shows_the_chosen_image_and_the_way_to_credits_when_there_are_none(pa
     preview = card.locator(".thumb img")
     expect(preview).to_have_attribute("src", re.compile(r"^blob:"))
     assert preview.evaluate("image => image.naturalWidth") == 512
-    shot(page, "08-no-credits")
+    shot(page, "07-refused-no-credits")
     card.get_by_role("link", name="Buy credits").click()
     expect(page).to_have_url(page.base + reverse("payments:overview"))
     assert Vectorization.objects.count() == 0
