@@ -74,7 +74,14 @@
     }
   }
 
+  // Uploads sent together are charged in whatever order the server takes them, and their
+  // answers may come back in another: while any is in flight, the lowest balance is the latest.
+  let inFlight = 0;
+  let lowest = null;
+
   function showCredits(balance) {
+    lowest = lowest === null ? balance : Math.min(lowest, balance);
+    balance = lowest;
     document.querySelectorAll("[data-credits]").forEach((node) => (node.textContent = balance));
     const unit = document.getElementById("header-credits-unit");
     if (unit) unit.textContent = balance === 1 ? "credit" : "credits";
@@ -107,6 +114,11 @@
     request.setRequestHeader("Accept", "application/json");
     request.upload.addEventListener("progress", function (event) {
       if (event.lengthComputable) view.bar.value = Math.round((event.loaded / event.total) * 100);
+    });
+    inFlight += 1;
+    request.addEventListener("loadend", function () {
+      inFlight -= 1;
+      if (inFlight === 0) lowest = null; // the next uploads start from what the server says
     });
     request.addEventListener("load", function () {
       let body = {};

@@ -3,6 +3,7 @@ with a real Q cluster. Screenshots of each page go to test-artifacts/ (not commi
 
 import os
 import re
+import threading
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from playwright.sync_api import expect, sync_playwright
 from accounts.models import User
 from payments.selectors import balance_for_user
 from payments.services import credits_book
+from vectorize import views
 from vectorize.models import Vectorization
 
 pytestmark = [pytest.mark.browser, pytest.mark.cluster]
@@ -149,6 +151,33 @@ def test_it_shows_why_an_invalid_file_was_refused(page, tmp_path):
     expect(page.locator("#recent .empty")).to_be_visible()  # still nothing converted
     shot(page, "07-refused")
     assert Vectorization.objects.count() == 0
+
+
+def test_it_shows_the_latest_balance_whatever_order_the_answers_come_in(
+    page, bench_dir, monkeypatch
+):
+    """Two uploads sent together: the answer of the first charge (10 -> 9) is held back until
+    the second's (9 -> 8) has arrived, as a slow network might; the page keeps the 8."""
+    sign_up(page, "counted@example.com")
+    release = threading.Event()
+    answer = views._status_payload
+
+    def answer_the_first_charge_last(job):
+        if job.balance_after == 9:
+            release.wait(30)
+        return answer(job)
+
+    monkeypatch.setattr(views, "_status_payload", answer_the_first_charge_last)
+    page.set_input_files(
+        "#id_image", [str(bench_dir / "emoji_1F309.png"), str(bench_dir / "logo_ruby.png")]
+    )
+    expect(page.locator("#uploads a.job-name")).to_have_count(1)
+    expect(page.locator(".credits-link")).to_have_text("8 credits")
+    release.set()
+
+    expect(page.locator("#uploads a.job-name")).to_have_count(2)
+    expect(page.locator(".credits-link")).to_have_text("8 credits")
+    expect(page.locator("#image-help")).to_contain_text("you have 8.")
 
 
 def test_it_shows_the_chosen_image_and_the_way_to_credits_when_there_are_none(page, bench_dir):
