@@ -59,6 +59,24 @@ class CreditEntry(models.Model):
     def __str__(self):
         return f"{self.delta:+d} {self.get_kind_display()} for {self.user}"
 
+    @property
+    def job_id(self) -> uuid.UUID | None:
+        """The vectorization a job's charge or refund was for (its key names it), else None."""
+        prefix, _, rest = self.idempotency_key.partition(":")
+        if prefix not in ("job", "job-refund"):
+            return None
+        try:
+            return uuid.UUID(rest)
+        except ValueError:
+            return None
+
+    @property
+    def description(self) -> str:
+        """The reference as shown to its user: for a job, without the job's id."""
+        if self.job_id is None:
+            return self.reference
+        return self.reference.replace(f" ({self.job_id})", "")
+
 
 class CreditPack(models.Model):
     code = models.SlugField(max_length=40, unique=True)

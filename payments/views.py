@@ -12,6 +12,7 @@ from paypal.standard.ipn.views import ipn as django_paypal_ipn
 from payments import paypal, selectors, services
 from payments.models import Order
 from vectorcraft.errors import ApplicationError
+from vectorize.selectors import vectorization_ids_kept_for_user
 
 logger = logging.getLogger(__name__)
 
@@ -20,13 +21,19 @@ logger = logging.getLogger(__name__)
 @require_GET
 def overview(request):
     entries = selectors.credit_entries_for_user(user=request.user)
+    page = Paginator(entries, 20).get_page(request.GET.get("page"))
+    # A job's charge or refund links to the job, unless the user has deleted it since.
+    jobs = vectorization_ids_kept_for_user(
+        user=request.user, vectorization_ids=[entry.job_id for entry in page if entry.job_id]
+    )
     return render(
         request,
         "payments/overview.html",
         {
             "balance": selectors.balance_for_user(user=request.user),
             "packs": selectors.credit_packs_available(),
-            "page": Paginator(entries, 20).get_page(request.GET.get("page")),
+            "page": page,
+            "linked_jobs": jobs,
         },
     )
 

@@ -95,6 +95,15 @@ def vectorization_forget(*, vectorization_id) -> None:
     vectorizations_forget(vectorization_ids=[vectorization_id])
 
 
+def vectorization_ids_kept_for_user(*, user, vectorization_ids) -> set:
+    """Which of these ids are the user's jobs still there (not deleted)."""
+    return set(
+        Vectorization.objects.filter(owner=user, pk__in=vectorization_ids).values_list(
+            "pk", flat=True
+        )
+    )
+
+
 def vectorization_get_for_user(*, user, vectorization_id) -> Vectorization:
     """The user's own job, or 404: someone else's job looks exactly like one that does not exist."""
     return get_object_or_404(Vectorization, pk=_uuid_or_404(vectorization_id), owner=user)
