@@ -4,6 +4,7 @@ import zlib
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
@@ -35,6 +36,10 @@ STATUS_BY_CODE = {
 }
 
 
+# Service error codes whose remedy is a page of the site: its address goes in the details.
+PAGE_BY_CODE = {"insufficient_credits": ("buy_url", "payments:overview")}
+
+
 def error_envelope(code: str, message: str, details: dict | None = None) -> dict:
     return {"error": {"code": code, "message": message, "details": details or {}}}
 
@@ -46,7 +51,11 @@ def error_response(code: str, message: str, details: dict | None = None, *, stat
 def exception_handler(exc, context):
     if isinstance(exc, ApplicationError):
         status_code = STATUS_BY_CODE.get(exc.code, status.HTTP_400_BAD_REQUEST)
-        return error_response(exc.code, exc.message, exc.extra, status_code=status_code)
+        details = dict(exc.extra or {})
+        if exc.code in PAGE_BY_CODE:
+            name, url_name = PAGE_BY_CODE[exc.code]
+            details[name] = context["request"].build_absolute_uri(reverse(url_name))
+        return error_response(exc.code, exc.message, details, status_code=status_code)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

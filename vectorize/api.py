@@ -37,7 +37,10 @@ from vectorize.serializers import (
 ERRORS = {
     400: OpenApiResponse(ErrorEnvelopeSerializer, description="Invalid image or settings."),
     401: OpenApiResponse(ErrorEnvelopeSerializer, description="Missing, unknown or revoked key."),
-    402: OpenApiResponse(ErrorEnvelopeSerializer, description="Not enough credits."),
+    402: OpenApiResponse(
+        ErrorEnvelopeSerializer,
+        description="Not enough credits: `details` has `needed`, `balance` and `buy_url`.",
+    ),
     404: OpenApiResponse(ErrorEnvelopeSerializer, description="No such job of yours."),
     409: OpenApiResponse(ErrorEnvelopeSerializer, description="Same Idempotency-Key in flight."),
     422: OpenApiResponse(ErrorEnvelopeSerializer, description="Idempotency-Key reused."),

@@ -463,7 +463,11 @@ def test_it_refuses_a_job_without_credits_with_402_and_keeps_nothing(
     response = api.post(URL, {"image": _image(bench_dir)})
 
     error = _assert_envelope(response, 402, "insufficient_credits")
-    assert error["details"] == {"needed": 1, "balance": 0}
+    assert error["details"] == {
+        "needed": 1,
+        "balance": 0,
+        "buy_url": "http://testserver/credits/",  # where to buy them
+    }
     assert Vectorization.objects.count() == 0
     assert [path for path in media_root.rglob("*") if path.is_file()] == []
     assert api.post(URL, {"image": _image(bench_dir), "mode": "preview"}).status_code == 202
