@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 
 class CreditAccount(models.Model):
@@ -18,6 +19,15 @@ class CreditAccount(models.Model):
 
     def __str__(self):
         return f"{self.user}: {self.balance} credits"
+
+
+# The idempotency keys of a job's charge and of its refund: "<kind>:<job id>".
+JOB_CHARGE = "job"
+JOB_REFUND = "job-refund"
+
+
+def job_entry_key(kind: str, job_id) -> str:
+    return f"{kind}:{job_id}"
 
 
 class CreditEntry(models.Model):
@@ -59,11 +69,11 @@ class CreditEntry(models.Model):
     def __str__(self):
         return f"{self.delta:+d} {self.get_kind_display()} for {self.user}"
 
-    @property
+    @cached_property
     def job_id(self) -> uuid.UUID | None:
         """The vectorization a job's charge or refund was for (its key names it), else None."""
         prefix, _, rest = self.idempotency_key.partition(":")
-        if prefix not in ("job", "job-refund"):
+        if prefix not in (JOB_CHARGE, JOB_REFUND):
             return None
         try:
             return uuid.UUID(rest)

@@ -13,7 +13,15 @@ from django.utils import timezone
 from paypal.standard.models import ST_PP_COMPLETED, ST_PP_REFUNDED, ST_PP_REVERSED
 
 from payments.errors import PaymentsErrorCode
-from payments.models import CreditAccount, CreditEntry, CreditPack, Order
+from payments.models import (
+    JOB_CHARGE,
+    JOB_REFUND,
+    CreditAccount,
+    CreditEntry,
+    CreditPack,
+    Order,
+    job_entry_key,
+)
 from vectorcraft.db import update_returning
 from vectorcraft.errors import ApplicationError
 
@@ -133,7 +141,7 @@ def credits_debit_for_job(*, job, cost: int) -> CreditEntry | None:
             user=job.owner,
             delta=-cost,
             kind=Kind.JOB,
-            key=f"job:{job.pk}",
+            key=job_entry_key(JOB_CHARGE, job.pk),
             reference=f"{job.original_filename} ({job.pk})",
             created_by=None,
             note="",
@@ -143,14 +151,14 @@ def credits_debit_for_job(*, job, cost: int) -> CreditEntry | None:
 
 def credits_refund_for_job(*, job) -> CreditEntry | None:
     """Give back what a failed job cost, exactly once, however often the failure is reported."""
-    charge = CreditEntry.objects.filter(idempotency_key=f"job:{job.pk}").first()
+    charge = CreditEntry.objects.filter(idempotency_key=job_entry_key(JOB_CHARGE, job.pk)).first()
     if charge is None:
         return None
     entry, created = credits_book(
         user=charge.user,
         delta=-charge.delta,
         kind=Kind.JOB_REFUND,
-        key=f"job-refund:{job.pk}",
+        key=job_entry_key(JOB_REFUND, job.pk),
         reference=f"{job.original_filename} ({job.pk}) failed",
     )
     if created:

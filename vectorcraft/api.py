@@ -4,7 +4,6 @@ import zlib
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
@@ -14,7 +13,7 @@ from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from vectorcraft.errors import ApplicationError
+from vectorcraft.errors import ApplicationError, error_remedies
 
 
 class ErrorEnvelopeSerializer(serializers.Serializer):
@@ -36,10 +35,6 @@ STATUS_BY_CODE = {
 }
 
 
-# Service error codes whose remedy is a page of the site: its address goes in the details.
-PAGE_BY_CODE = {"insufficient_credits": ("buy_url", "payments:overview")}
-
-
 def error_envelope(code: str, message: str, details: dict | None = None) -> dict:
     return {"error": {"code": code, "message": message, "details": details or {}}}
 
@@ -51,10 +46,9 @@ def error_response(code: str, message: str, details: dict | None = None, *, stat
 def exception_handler(exc, context):
     if isinstance(exc, ApplicationError):
         status_code = STATUS_BY_CODE.get(exc.code, status.HTTP_400_BAD_REQUEST)
-        details = dict(exc.extra or {})
-        if exc.code in PAGE_BY_CODE:
-            name, url_name = PAGE_BY_CODE[exc.code]
-            details[name] = context["request"].build_absolute_uri(reverse(url_name))
+        build_uri = context["request"].build_absolute_uri
+        pages = {name: build_uri(path) for name, path in error_remedies(exc.code).items()}
+        details = {**exc.extra, **pages}
         return error_response(exc.code, exc.message, details, status_code=status_code)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()

@@ -9,9 +9,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from payments.errors import PaymentsErrorCode
 from payments.selectors import credit_packs_available
-from vectorcraft.errors import ApplicationError
+from vectorcraft.errors import ApplicationError, error_remedies
 from vectorize import downloads, selectors, services
 from vectorize.engine import exports
 from vectorize.errors import VectorizeErrorCode
@@ -80,9 +79,7 @@ def upload(request):
             preset=form.cleaned_data["preset"],
         )
     except ApplicationError as error:
-        refusal = {"error": error.message, "code": error.code}
-        if error.code == PaymentsErrorCode.INSUFFICIENT_CREDITS:
-            refusal["buy_url"] = reverse("payments:overview")
+        refusal = {"error": error.message, "code": error.code, **error_remedies(error.code)}
         return JsonResponse(refusal, status=400)
     # The balance after the charge, for the page to show without a reload.
     return JsonResponse({**_status_payload(job), "credits": job.balance_after}, status=201)

@@ -81,10 +81,9 @@
 
   function showCredits(balance) {
     lowest = lowest === null ? balance : Math.min(lowest, balance);
-    balance = lowest;
-    document.querySelectorAll("[data-credits]").forEach((node) => (node.textContent = balance));
+    document.querySelectorAll("[data-credits]").forEach((node) => (node.textContent = lowest));
     const unit = document.getElementById("header-credits-unit");
-    if (unit) unit.textContent = balance === 1 ? "credit" : "credits";
+    if (unit) unit.textContent = lowest === 1 ? "credit" : "credits";
   }
 
   function follow(view, job) {
