@@ -9,7 +9,12 @@ from accounts.services import api_key_create
 from payments.services import credits_book
 from vectorize.benchreport import DEFAULT_CORPUS
 from vectorize.management.commands.bench_pipeline import Command as BenchPipeline
-from vectorize.management.commands.bench_pipeline import settle_leftovers, worker_idle
+from vectorize.management.commands.bench_pipeline import (
+    _raw_job,
+    settle_leftovers,
+    stack_extra_cpu,
+    worker_idle,
+)
 from vectorize.management.commands.loadtest import STATUS, locust_run, per_endpoint
 from vectorize.models import Vectorization
 from vectorize.tests.factories import queued_job
@@ -96,6 +101,38 @@ def test_the_pipeline_benchmark_splits_idle_workers_into_gaps_and_the_tail():
     between, tail = worker_idle(jobs, start=0.0, workers=2)
 
     assert (between, tail) == pytest.approx((1.5, 2.0))
+
+
+def test_the_pipeline_benchmarks_raw_job_times_each_engine_step(bench_dir):
+    data = (bench_dir / "logo_ruby.png").read_bytes()
+
+    job = _raw_job(data)
+
+    assert job.ended >= job.started
+    assert job.normalise_cpu > 0
+    assert job.trace_cpu > job.normalise_cpu  # tracing and the fidelity report cost more
+
+
+def test_the_pipeline_benchmark_splits_the_stacks_extra_cpu_by_part():
+    # CPU seconds: the raw engine spent 30 in its processes, 2 normalising and 27 tracing (1
+    # taking jobs and handing back results); the stack 36: web 3, cluster 30, services 3.
+    cpu = {
+        "raw": 30.0,
+        "raw_normalise": 2.0,
+        "raw_trace": 27.0,
+        "web": 3.0,
+        "worker": 30.0,
+        "postgresql": 1.5,
+        "redis": 0.5,
+        "client": 1.0,
+    }
+
+    extra = stack_extra_cpu(cpu)
+
+    assert extra == pytest.approx(
+        {"web": 1.0, "worker": 3.0, "services": 3.0, "raw_outside_steps": -1.0}
+    )
+    assert sum(extra.values()) == pytest.approx(36.0 - 30.0)
 
 
 def test_the_pipeline_benchmark_records_the_arguments_it_was_given_beyond_the_defaults():

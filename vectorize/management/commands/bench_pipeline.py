@@ -7,6 +7,7 @@ import statistics
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -38,14 +39,40 @@ CPU_PARTS = {
 }
 
 
-def _raw_job(data: bytes) -> tuple[float, float]:
-    """What the stack does to one upload, without the stack: normalise, trace, fidelity report.
-    Returns when it started and ended (epoch seconds, a clock every process shares)."""
-    started = time.time()
+@dataclass(frozen=True)
+class RawJob:
+    """One job of the raw engine: when it started and ended (epoch seconds, a clock every
+    process shares), and the CPU seconds its process spent on each of the engine's steps."""
+
+    started: float
+    ended: float
+    normalise_cpu: float
+    trace_cpu: float  # tracing and the fidelity report
+
+
+def _raw_job(data: bytes) -> RawJob:
+    """What the stack does to one upload, without the stack: normalise, trace, fidelity report."""
+    started, cpu_started = time.time(), time.process_time()
     image = engine.normalize_image(data, max_pixels=settings.MAX_IMAGE_PIXELS)
+    normalised = time.process_time()
     result = engine.trace(image.png)
     result.metrics.update(fidelity_report(result.svg, image.png))
-    return started, time.time()
+    return RawJob(started, time.time(), normalised - cpu_started, time.process_time() - normalised)
+
+
+def stack_extra_cpu(cpu: dict) -> dict:
+    """Where the stack's CPU beyond the raw engine's goes, from the CPU seconds of each part:
+    the web node's beyond the engine's normalising (which it does for each upload), the Q
+    cluster's beyond tracing and the fidelity report (which its workers do), and the services'.
+    The raw engine's steps are timed inside its jobs; its processes' time outside them (taking
+    a job and handing back its result) counts against the stack's extra, so the four add up to
+    the stack's CPU less the raw engine's."""
+    return {
+        "web": cpu["web"] - cpu["raw_normalise"],
+        "worker": cpu["worker"] - cpu["raw_trace"],
+        "services": cpu["postgresql"] + cpu["redis"] + cpu["client"],
+        "raw_outside_steps": -(cpu["raw"] - cpu["raw_normalise"] - cpu["raw_trace"]),
+    }
 
 
 def worker_idle(
@@ -111,6 +138,7 @@ class Command(BaseCommand):
         ratio = raw_seconds / stack_seconds
         jobs = n * len(runs)
         stack_cpu = sum(cpu[name] for name in CPU_PARTS)
+        extra = {part: seconds / jobs * 1000 for part, seconds in stack_extra_cpu(cpu).items()}
         command = self._command(
             corpus=str(corpus), rounds=rounds, repeats=repeats, delay_jobs=delay_jobs
         )
@@ -170,8 +198,21 @@ class Command(BaseCommand):
                             f"{cpu['raw']:.1f}",
                             f"{cpu['raw'] / jobs * 1000:.0f}",
                         ],
+                        *(
+                            [label, f"{cpu[name]:.1f}", f"{cpu[name] / jobs * 1000:.0f}"]
+                            for name, label in (
+                                ("raw_normalise", "... normalising, timed in its jobs"),
+                                ("raw_trace", "... tracing and the fidelity report, the same"),
+                            )
+                        ),
                     ],
                 ),
+                "",
+                f"- The stack's CPU beyond the raw engine's, {sum(extra.values()):.0f} ms a job: "
+                f"the web node beyond normalising {extra['web']:.0f}, the Q cluster beyond "
+                f"tracing and the fidelity report {extra['worker']:.0f}, PostgreSQL, Redis and "
+                f"the client {extra['services']:.0f}, less the raw engine's processes' time "
+                f"outside those steps ({-extra['raw_outside_steps']:.0f}).",
                 "",
                 "Workers without a job, over all runs, from each job's start and end (the "
                 "stack's `started_at` and `finished_at`, the raw engine's own stamps). *Between "
@@ -261,12 +302,14 @@ class Command(BaseCommand):
             raw.run(uploads)
             _post_all(client, uploads)
             runs, failed = [], 0
-            cpu = dict.fromkeys(["raw", *CPU_PARTS], 0.0)
+            cpu = dict.fromkeys(["raw", "raw_normalise", "raw_trace", *CPU_PARTS], 0.0)
             idle = {"raw": [], "stack": []}  # worker_idle of each run
             for repeat in range(1, repeats + 1):
                 self.stderr.write(f"Raw engine, run {repeat}: {len(uploads)} jobs...")
-                raw_seconds, raw_cpu, raw_idle = raw.run(uploads)
+                raw_seconds, raw_cpu, raw_idle, raw_steps = raw.run(uploads)
                 cpu["raw"] += raw_cpu
+                cpu["raw_normalise"] += raw_steps["normalise"]
+                cpu["raw_trace"] += raw_steps["trace"]
                 self.stderr.write(f"Stack, run {repeat}: {len(uploads)} jobs through the API...")
                 before = _stack_cpu_seconds(nodes)
                 stack_seconds, ids, stack_idle = _post_all(client, uploads)
@@ -365,14 +408,21 @@ class _RawEngine:
         self.nodes = {child.pid for child in psutil.Process().children()}
         self.pool = ProcessPoolExecutor(WORKERS)
 
-    def run(self, uploads) -> tuple[float, float, tuple[float, float]]:
-        """(wall seconds, CPU seconds of the pool's processes, worker_idle) for the uploads."""
+    def run(self, uploads) -> tuple[float, float, tuple[float, float], dict]:
+        """(wall seconds, CPU seconds of the pool's processes, worker_idle, CPU seconds of each
+        engine step in the jobs) for the uploads."""
         cpu_before = self._cpu_seconds()
         started, started_at = time.monotonic(), time.time()  # the jobs stamp the shared clock
         jobs = list(self.pool.map(_raw_job, [data for _, data in uploads]))
         seconds = time.monotonic() - started
-        idle = worker_idle(jobs, start=started_at, workers=WORKERS)
-        return seconds, self._cpu_seconds() - cpu_before, idle
+        idle = worker_idle(
+            [(job.started, job.ended) for job in jobs], start=started_at, workers=WORKERS
+        )
+        steps = {
+            "normalise": sum(job.normalise_cpu for job in jobs),
+            "trace": sum(job.trace_cpu for job in jobs),
+        }
+        return seconds, self._cpu_seconds() - cpu_before, idle, steps
 
     def _cpu_seconds(self) -> float:
         children = psutil.Process().children()
