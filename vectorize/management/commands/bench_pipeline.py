@@ -308,8 +308,8 @@ class Command(BaseCommand):
                 self.stderr.write(f"Raw engine, run {repeat}: {len(uploads)} jobs...")
                 raw_seconds, raw_cpu, raw_idle, raw_steps = raw.run(uploads)
                 cpu["raw"] += raw_cpu
-                cpu["raw_normalise"] += raw_steps["normalise"]
-                cpu["raw_trace"] += raw_steps["trace"]
+                for step, seconds in raw_steps.items():
+                    cpu[step] += seconds
                 self.stderr.write(f"Stack, run {repeat}: {len(uploads)} jobs through the API...")
                 before = _stack_cpu_seconds(nodes)
                 stack_seconds, ids, stack_idle = _post_all(client, uploads)
@@ -410,7 +410,7 @@ class _RawEngine:
 
     def run(self, uploads) -> tuple[float, float, tuple[float, float], dict]:
         """(wall seconds, CPU seconds of the pool's processes, worker_idle, CPU seconds of each
-        engine step in the jobs) for the uploads."""
+        engine step in the jobs, by its name in the CPU table) for the uploads."""
         cpu_before = self._cpu_seconds()
         started, started_at = time.monotonic(), time.time()  # the jobs stamp the shared clock
         jobs = list(self.pool.map(_raw_job, [data for _, data in uploads]))
@@ -419,8 +419,8 @@ class _RawEngine:
             [(job.started, job.ended) for job in jobs], start=started_at, workers=WORKERS
         )
         steps = {
-            "normalise": sum(job.normalise_cpu for job in jobs),
-            "trace": sum(job.trace_cpu for job in jobs),
+            "raw_normalise": sum(job.normalise_cpu for job in jobs),
+            "raw_trace": sum(job.trace_cpu for job in jobs),
         }
         return seconds, self._cpu_seconds() - cpu_before, idle, steps
 
