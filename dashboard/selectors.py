@@ -15,6 +15,7 @@ from django.utils import timezone
 from django_q.status import Stat
 
 from payments.models import CreditEntry, Order
+from vectorize.errors import VectorizeErrorCode
 from vectorize.models import Vectorization
 
 CACHE_KEY = "dashboard:summary"
@@ -80,6 +81,7 @@ def job_stats(now) -> dict:
         total=Count("id"),
         succeeded=Count("id", filter=Q(status=Status.SUCCEEDED)),
         failed=Count("id", filter=Q(status=Status.FAILED)),
+        internal_errors=Count("id", filter=Q(error_code=VectorizeErrorCode.INTERNAL)),
     )
     finished = totals["succeeded"] + totals["failed"]
     sample = list(

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from dashboard.health import CHECK_NAMES, ReadinessView
 from dashboard.models import Incident
+from vectorize.errors import VectorizeErrorCode
 from vectorize.models import Vectorization
 
 logger = logging.getLogger(__name__)
@@ -44,6 +45,15 @@ def problems_now(now=None) -> dict[str, str]:
                 f"{finished['failed']} of the last {finished['total']} jobs failed "
                 f"({rate:.0%}) in {WINDOW.seconds // 60} minutes"
             )
+    internal = Vectorization.objects.filter(
+        finished_at__gte=now - WINDOW, error_code=VectorizeErrorCode.INTERNAL
+    ).count()
+    if internal:
+        # Our own code raised inside a job: always worth a look, however few jobs there were.
+        problems["internal_errors"] = (
+            f"{internal} job{'s' if internal != 1 else ''} failed with an internal error in "
+            f"{WINDOW.seconds // 60} minutes (see the log lines with their job ids)"
+        )
     oldest = Vectorization.objects.filter(status=Vectorization.Status.QUEUED).aggregate(
         oldest=Min("created_at")
     )["oldest"]

@@ -269,7 +269,20 @@ def vectorization_run(*, vectorization_id) -> Vectorization | None:
         job, claimed = _claim_under_lock(vectorization_id)
         if not claimed:
             return job
-    return _trace(job)
+    try:
+        return _trace(job)
+    except Exception:
+        # A bug of ours or a fault of storage, not the user's image: fail the job now, with its
+        # credit back, rather than leave it `running` for the reaper (which is for workers that
+        # die, not for code that raises). Logged with its traceback and the job id; counted as
+        # internal_error on the dashboard and by the alerts.
+        logger.exception("vectorization %s raised while tracing", job.pk)
+        return _finish_failed(
+            job,
+            code=VectorizeErrorCode.INTERNAL,
+            message="Something went wrong on our side while converting this image. Your "
+            "credit was given back, and our staff have been told. Try again in a little while.",
+        )
 
 
 def _claim_under_lock(vectorization_id) -> tuple[Vectorization | None, bool]:

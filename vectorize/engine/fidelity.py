@@ -28,17 +28,24 @@ def _on_white(image: Image.Image) -> np.ndarray:
 
 
 def compare_size(width: int, height: int) -> tuple[int, int]:
+    """The size to ask resvg for: the image's own, or smaller with the longer side at most
+    COMPARE_MAX_SIDE. resvg keeps the SVG's aspect ratio and rounds its other side its own way,
+    so the size it draws may differ from this by a pixel: compare at the size drawn."""
     scale = min(1.0, COMPARE_MAX_SIDE / max(width, height))
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 def ssim(svg: str, image: Image.Image) -> float:
-    """SSIM (RGB, both flattened on white) between a render of `svg` and `image`, 0..1."""
-    width, height = compare_size(image.width, image.height)
-    reference = image if (width, height) == image.size else image.resize((width, height))
-    rendered = Image.open(io.BytesIO(render_png(svg, width, height)))
+    """SSIM (RGB, both flattened on white) between a render of `svg` and `image`, 0..1.
+
+    The render is compared at the size resvg drew it, whatever size was asked for: the input is
+    resized to that, so no rounding of either side can make the two arrays differ in shape.
+    """
+    rendered = Image.open(io.BytesIO(render_png(svg, *compare_size(image.width, image.height))))
+    rendered.load()
+    reference = image if rendered.size == image.size else image.resize(rendered.size)
     expected, actual = _on_white(reference), _on_white(rendered)
-    if min(width, height) < 7:  # SSIM's window does not fit: fall back to 1 - mean error
+    if min(rendered.size) < 7:  # SSIM's window does not fit: fall back to 1 - mean error
         return round(1 - float(np.abs(expected.astype(float) - actual).mean()) / 255, 4)
     score = structural_similarity(expected, actual, channel_axis=2, data_range=255)
     return round(float(score), 4)

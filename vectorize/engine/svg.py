@@ -49,8 +49,11 @@ def _short_color(color: str) -> str:
 _ARITY = {"M": 2, "L": 2, "C": 6, "Z": 0}
 
 
-def _parse_absolute(data: str, dx: float, dy: float, precision: int) -> list[tuple[str, list]]:
-    """vtracer's path data as (command, rounded absolute numbers) pairs, moved by (dx, dy).
+def _parse_absolute(
+    data: str, dx: float, dy: float, precision: int, scale: tuple[float, float] = (1.0, 1.0)
+) -> list[tuple[str, list]]:
+    """vtracer's path data as (command, rounded absolute numbers) pairs, moved by (dx, dy), then
+    scaled by `scale` (x, y): a copy traced smaller is written at the image's own size.
 
     vtracer writes absolute M, L, C and Z commands only; implicit repeats are split out.
     """
@@ -64,7 +67,8 @@ def _parse_absolute(data: str, dx: float, dy: float, precision: int) -> list[tup
             if command == "Z":
                 commands.append(("Z", []))
             continue
-        numbers.append(round(float(token) + (dx if len(numbers) % 2 == 0 else dy), precision))
+        axis = len(numbers) % 2
+        numbers.append(round((float(token) + (dy if axis else dx)) * scale[axis], precision))
         if len(numbers) == _ARITY[command]:
             commands.append((command, numbers))
             numbers = []
@@ -113,14 +117,17 @@ def _shorter(*candidates: tuple[str, list[float]], precision: int) -> tuple[str,
     return best[1], best[2]
 
 
-def rewrite_path_data(data: str, dx: float, dy: float, precision: int) -> tuple[str, int]:
-    """Move vtracer's path data by (dx, dy), round it to `precision` decimals and write it in
-    as few characters as the SVG path grammar allows. Returns the data and its number of points.
+def rewrite_path_data(
+    data: str, dx: float, dy: float, precision: int, scale: tuple[float, float] = (1.0, 1.0)
+) -> tuple[str, int]:
+    """Move vtracer's path data by (dx, dy), scale it, round it to `precision` decimals and
+    write it in as few characters as the SVG path grammar allows. Returns the data and its
+    number of points.
     """
     writer = _PathWriter(precision)
     x = y = start_x = start_y = 0.0
     points = 0
-    for command, numbers in _parse_absolute(data, dx, dy, precision):
+    for command, numbers in _parse_absolute(data, dx, dy, precision, scale):
         if command == "Z":
             writer.emit("z", [])
             x, y = start_x, start_y
@@ -153,10 +160,18 @@ def rewrite_path_data(data: str, dx: float, dy: float, precision: int) -> tuple[
     return writer.text(), points
 
 
-def clean_svg(raw: str, width: int, height: int, precision: int, recolor=None) -> CleanSvg:
+def clean_svg(
+    raw: str,
+    width: int,
+    height: int,
+    precision: int,
+    recolor=None,
+    scale: tuple[float, float] = (1.0, 1.0),
+) -> CleanSvg:
     """Turn vtracer's output into a compact SVG with a viewBox and no transforms.
 
-    `recolor`, if given, maps each fill (as "#rrggbb") to the one to write.
+    `recolor`, if given, maps each fill (as "#rrggbb") to the one to write; `scale` (x, y) takes
+    the paths of a copy traced smaller to the image's own width x height.
     """
     paths = []
     colors: dict[str, None] = {}
@@ -167,7 +182,7 @@ def clean_svg(raw: str, width: int, height: int, precision: int, recolor=None) -
         translate = _TRANSLATE.search(attributes.get("transform", ""))
         if translate:
             dx, dy = float(translate.group(1)), float(translate.group(2))
-        data, points = rewrite_path_data(attributes.get("d", ""), dx, dy, precision)
+        data, points = rewrite_path_data(attributes.get("d", ""), dx, dy, precision, scale)
         if points == 0:
             continue
         nodes += points

@@ -22,6 +22,10 @@ from vectorize.engine.parameters import AUTO, resolve_parameters, validate_param
 from vectorize.engine.svg import clean_svg
 
 _ANALYSIS_SIZE = 256
+# vtracer sums each cluster's colour in 32-bit integers: a region of one colour larger than
+# 2**32 // 255 = 16,843,009 pixels overflows, and a white background comes out near black.
+# Larger images are traced from a copy scaled down below that, and written at their own size.
+TRACE_MAX_PIXELS = 16_000_000
 # Fills within this many levels (per channel) of one of the image's own colours take that colour.
 SNAP_TOLERANCE = 12
 
@@ -70,6 +74,16 @@ def _binarize(image: Image.Image) -> Image.Image:
     return gray.point(lambda level: 255 if level > threshold else 0).convert("RGB")
 
 
+def _within_tracer_limit(image: Image.Image) -> Image.Image:
+    """`image`, or a copy of the same shape scaled down to at most TRACE_MAX_PIXELS."""
+    pixels = image.width * image.height
+    if pixels <= TRACE_MAX_PIXELS:
+        return image
+    factor = (TRACE_MAX_PIXELS / pixels) ** 0.5
+    size = (max(1, int(image.width * factor)), max(1, int(image.height * factor)))
+    return image.resize(size, Image.Resampling.LANCZOS)
+
+
 def _png_bytes(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", compress_level=1)
@@ -115,6 +129,8 @@ def trace(png: bytes, *, preset: str = AUTO, overrides: Mapping | None = None) -
         traced = reduce_colors(image, options["max_colors"])
     if parameters["colormode"] == "binary":
         traced = _binarize(traced)
+    traced = _within_tracer_limit(traced)
+    scale = (image.width / traced.width, image.height / traced.height)
     if traced is not image:
         png = _png_bytes(traced)
     raw = run_vtracer(png, parameters)
@@ -126,7 +142,9 @@ def trace(png: bytes, *, preset: str = AUTO, overrides: Mapping | None = None) -
     else:
         palette = dominant_colors(traced)
         recolor = snapper(palette, tolerance=SNAP_TOLERANCE) if palette else None
-    clean = clean_svg(raw, image.width, image.height, parameters["path_precision"], recolor)
+    clean = clean_svg(
+        raw, image.width, image.height, parameters["path_precision"], recolor, scale=scale
+    )
     elapsed_ms = round((time.perf_counter() - started) * 1000)
     metrics = {
         "engine_ms": elapsed_ms,

@@ -3,12 +3,15 @@
 import xml.etree.ElementTree as ET
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from rest_framework.test import APIClient
 
 from accounts.services import api_key_create
+from vectorize import services
 from vectorize.models import Vectorization
 from vectorize.tasks import vectorization_enqueue
+from vectorize.tests import realworld
 from vectorize.tests.factories import queued_job
 from vectorize.tests.helpers import wait_for
 
@@ -100,3 +103,34 @@ def test_it_replaces_a_worker_whose_memory_grew_past_the_limit_and_goes_on(
         message=f"workers not replaced; cluster log:\n{qcluster.log_path.read_text()}",
     )
     assert [job.attempts for job in Vectorization.objects.all()] == [1, 1]
+
+
+def test_photos_over_1024_pixels_and_a_phone_screenshot_convert_in_a_real_cluster(
+    user, bench_dir, qcluster
+):
+    # Sizes whose fidelity comparison once raised: the jobs sat `running` for the reaper.
+    uploads = {
+        "IMG_2048.jpg": realworld.photo_of_size(bench_dir, 2048, 1365),
+        "screenshot.png": realworld.phone_screenshot(),
+        "divider.png": realworld.strip(5000, 10),
+    }
+    jobs = [
+        services.vectorization_create(
+            owner=user, upload=SimpleUploadedFile(name, data), preset="poster"
+        )
+        for name, data in uploads.items()
+    ]
+
+    wait_for(
+        lambda: Vectorization.objects.filter(status__in=Vectorization.FINISHED).count() == 3,
+        timeout=120,
+        message=f"jobs not finished; cluster log:\n{qcluster.log_path.read_text()}",
+    )
+
+    for job in jobs:
+        job.refresh_from_db()
+        assert (job.status, job.attempts) == ("succeeded", 1), (
+            job.original_filename,
+            job.error_message,
+        )
+        assert 0 < job.metrics["ssim"] <= 1

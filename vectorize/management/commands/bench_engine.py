@@ -27,6 +27,8 @@ class Command(BaseCommand):
         quality = benchmark.markdown_table(benchmark.summarize(benchmark.measure(corpus, repeat=3)))
         self.stderr.write("Scaling runs at 1 and 16 megapixels...")
         scaling = benchmark.scaling_table(benchmark.scaling(corpus))
+        self.stderr.write("Real-world uploads (phone photos, screenshots, scans, strips)...")
+        real_world = benchmark.real_world_table(benchmark.real_world(corpus))
         section = "\n".join(
             [
                 START,
@@ -50,6 +52,13 @@ class Command(BaseCommand):
                 "maximum resident size.",
                 "",
                 scaling,
+                "",
+                "Real-world uploads: inputs shaped like what people send (made by "
+                "`vectorize/tests/realworld.py` from the corpus's photos and scan), each job "
+                "(normalise + trace `auto`, then the fidelity report) in a fresh process. "
+                "`seconds` is normalising and tracing; `fidelity s` the report after it.",
+                "",
+                real_world,
                 END,
             ]
         )
