@@ -6,8 +6,9 @@ from drf_spectacular.views import SpectacularSwaggerView
 from dashboard import health, metrics
 from vectorize import views as vectorize_views
 
-# The admin has no login form of its own: it sends people to the allauth login, which is
-# rate-limited, so it is no unthrottled side door.
+# There is one way to log in with a password: allauth's login, rate-limited and refusing
+# unconfirmed addresses. The admin has no login form of its own (it sends people there), and
+# DRF's login view is not mounted (the API authenticates with keys, or the site's session).
 admin.site.login = secure_admin_login(admin.site.login)
 
 urlpatterns = [
@@ -17,7 +18,6 @@ urlpatterns = [
     path("credits/", include("payments.urls")),
     path("api/v1/", include("vectorcraft.api_urls")),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="api-docs"),
-    path("api/auth/", include("rest_framework.urls")),
     path("admin/", admin.site.urls),
     path("health/live", health.live, name="health-live"),
     path("metrics", metrics.metrics_view, name="metrics"),
