@@ -10,6 +10,7 @@ from django.core.mail import mail_admins
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Min, Q
 from django.utils import timezone
+from paypal.standard.ipn.models import PayPalIPN
 
 from dashboard.health import CHECK_NAMES, ReadinessView
 from dashboard.models import Incident
@@ -53,6 +54,13 @@ def problems_now(now=None) -> dict[str, str]:
         problems["internal_errors"] = (
             f"{internal} job{'s' if internal != 1 else ''} failed with an internal error in "
             f"{WINDOW.seconds // 60} minutes (see the log lines with their job ids)"
+        )
+    invalid_ipns = PayPalIPN.objects.filter(flag=True, created_at__gte=now - WINDOW).count()
+    if invalid_ipns:
+        # Forged, replayed or garbled payment notifications: one mail per incident, however many.
+        problems["invalid_ipn"] = (
+            f"{invalid_ipns} invalid PayPal IPN{'s' if invalid_ipns != 1 else ''} in "
+            f"{WINDOW.seconds // 60} minutes (nothing was credited; see PayPal IPNs in the admin)"
         )
     oldest = Vectorization.objects.filter(status=Vectorization.Status.QUEUED).aggregate(
         oldest=Min("created_at")

@@ -7,7 +7,7 @@ from django.urls import path
 
 from accounts.models import User
 from payments import services
-from payments.models import CreditAccount, CreditEntry, CreditPack, Order
+from payments.models import CreditAccount, CreditEntry, CreditPack, Order, Payment
 from vectorcraft.errors import ApplicationError
 
 
@@ -19,8 +19,31 @@ class CreditPackAdmin(admin.ModelAdmin):
     search_fields = ["code", "name"]
 
 
+class PaymentInline(admin.TabularInline):
+    """Each PayPal payment of the order, with its refunds, chargebacks and their cancellations."""
+
+    model = Payment
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = [
+        "txn_id",
+        "amount",
+        "currency",
+        "credits",
+        "status",
+        "refunded_amount",
+        "credits_taken_back",
+        "reversals",
+        "created_at",
+    ]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
+    inlines = [PaymentInline]
     list_display = ["id", "user", "pack", "credits", "amount", "currency", "status", "created_at"]
     list_filter = ["status", "currency", "created_at"]
     search_fields = ["id", "user__email", "txn_id"]

@@ -40,6 +40,7 @@ class CreditEntry(models.Model):
         JOB = "job", "Vectorization"
         JOB_REFUND = "job_refund", "Refund of a failed vectorization"
         PAYMENT_REVERSAL = "payment_reversal", "Payment refunded or reversed"
+        REVERSAL_CANCELLED = "reversal_cancelled", "Payment reversal cancelled"
         STAFF = "staff", "Adjustment by staff"
 
     user = models.ForeignKey(
@@ -111,8 +112,11 @@ class Order(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting for payment"
+        PAYMENT_PENDING = "payment_pending", "Payment held by PayPal"
         PAID = "paid", "Paid"
+        DECLINED = "declined", "Payment declined or failed"
         CANCELLED = "cancelled", "Cancelled"
+        PARTLY_REFUNDED = "partly_refunded", "Partly refunded"
         REVERSED = "reversed", "Refunded or reversed"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -125,7 +129,10 @@ class Order(models.Model):
     amount = models.DecimalField(max_digits=10, decimal_places=2)
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    # The first payment's PayPal transaction; every payment is a Payment row of its own.
     txn_id = models.CharField(max_length=64, blank=True, db_index=True)
+    # PayPal's word on a payment it holds or declined (its pending_reason or payment_status).
+    status_reason = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     paid_at = models.DateTimeField(null=True, blank=True)
 
@@ -134,3 +141,37 @@ class Order(models.Model):
 
     def __str__(self):
         return f"order {self.pk} ({self.get_status_display()})"
+
+
+class Payment(models.Model):
+    """One completed PayPal payment toward an order, with what was refunded of it since.
+
+    An order is normally paid once, but PayPal can deliver a second payment for it (a buyer who
+    pays twice): each is credited and undone on its own. Refunds, chargebacks and cancelled
+    chargebacks name the payment by its txn_id (their parent_txn_id); each is recorded in
+    `reversals` under its own txn_id, so a replay or a late arrival changes nothing twice.
+    """
+
+    class Status(models.TextChoices):
+        COMPLETED = "completed", "Completed"
+        PARTLY_REFUNDED = "partly_refunded", "Partly refunded"
+        REFUNDED = "refunded", "Refunded or reversed"
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
+    txn_id = models.CharField(max_length=64, unique=True)
+    amount = models.DecimalField(max_digits=10, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    credits = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.COMPLETED)
+    # {reversal txn_id: {"status": PayPal's payment_status, "amount": signed str}}: refunds and
+    # reversals negative, cancelled reversals positive.
+    reversals = models.JSONField(default=dict, blank=True)
+    refunded_amount = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal(0))
+    credits_taken_back = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"payment {self.txn_id} ({self.get_status_display()})"

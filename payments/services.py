@@ -3,6 +3,7 @@ booked in the same transaction as the balance, so no event can be counted twice.
 
 import logging
 import uuid
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mail_admins
@@ -20,6 +21,7 @@ from payments.models import (
     CreditEntry,
     CreditPack,
     Order,
+    Payment,
     job_entry_key,
 )
 from vectorcraft.db import update_returning
@@ -228,13 +230,23 @@ def _order_for_invoice(invoice: str) -> Order | None:
         return None
 
 
+# PayPal's payment_status values (django-paypal names some of them; these are PayPal's words).
+ST_CANCELED_REVERSAL = "Canceled_Reversal"
+ST_PENDING = "Pending"
+ST_DENIED = "Denied"
+ST_FAILED = "Failed"
+_REVERSING = (ST_PP_REFUNDED, ST_PP_REVERSED, ST_CANCELED_REVERSAL)
+
+
 def ipn_process(*, ipn) -> None:
     """Act on a verified PayPal IPN (django-paypal's valid_ipn_received)."""
     status = ipn.payment_status
     if status == ST_PP_COMPLETED:
         _ipn_completed(ipn)
-    elif status in (ST_PP_REFUNDED, ST_PP_REVERSED):
-        _ipn_reversed(ipn)
+    elif status in _REVERSING:
+        _ipn_reversal(ipn)
+    elif status in (ST_PENDING, ST_DENIED, ST_FAILED):
+        _ipn_not_paid(ipn)
     else:
         logger.info("PayPal IPN %s with status %s: nothing to do", ipn.pk, status)
 
@@ -255,8 +267,20 @@ def _ipn_completed(ipn) -> None:
         _alert_staff("Payment not credited", problems, ipn)
         return
     with transaction.atomic():
+        # The order's lock orders this payment after any other of the same order.
         order = Order.objects.select_for_update().get(pk=order.pk)
-        entry, created = credits_book(
+        payment, created = Payment.objects.get_or_create(
+            txn_id=ipn.txn_id,
+            defaults={
+                "order": order,
+                "amount": ipn.mc_gross,
+                "currency": ipn.mc_currency,
+                "credits": order.credits,
+            },
+        )
+        if not created:
+            return  # this payment is recorded (and credited) already
+        entry, booked = credits_book(
             user=order.user,
             delta=order.credits,
             kind=Kind.PURCHASE,
@@ -265,38 +289,133 @@ def _ipn_completed(ipn) -> None:
             key=f"paypal:{ipn.txn_id}",
             reference=f"{order.pack.name}, order {order.pk}",
         )
-        if not created:
-            return
+        earlier = order.payments.exclude(pk=payment.pk).count()
         order.status = Order.Status.PAID
-        order.txn_id = ipn.txn_id
-        order.paid_at = timezone.now()
-        order.save(update_fields=["status", "txn_id", "paid_at"])
-        transaction.on_commit(lambda: order_send_receipt(order=order, entry=entry))
-
-
-def _ipn_reversed(ipn) -> None:
-    order = Order.objects.filter(txn_id=ipn.parent_txn_id).exclude(txn_id="").first()
-    if order is None:
-        _alert_staff("Refund for an unknown payment", [f"parent {ipn.parent_txn_id!r}"], ipn)
-        return
-    with transaction.atomic():
-        # A refund can leave the balance below zero (the credits may be spent already); new
-        # jobs are then refused until it is positive again.
-        _, created = credits_book(
-            user=order.user,
-            delta=-order.credits,
-            kind=Kind.PAYMENT_REVERSAL,
-            key=f"paypal-reversal:{ipn.txn_id}",
-            reference=f"{ipn.payment_status} payment for order {order.pk}",
+        order.status_reason = ""
+        order.txn_id = order.txn_id or ipn.txn_id  # the first payment's; each has its own row
+        order.paid_at = order.paid_at or timezone.now()
+        order.save(update_fields=["status", "status_reason", "txn_id", "paid_at"])
+        if booked:
+            transaction.on_commit(lambda: order_send_receipt(order=order, entry=entry))
+    if earlier:
+        # The buyer paid twice: both payments are credited (money in, credits out), and staff
+        # decide whether to refund one (its refund then takes its credits back).
+        _alert_staff(
+            "Second payment for one order",
+            [f"order {order.pk} now has {earlier + 1} payments; consider refunding one"],
+            ipn,
         )
-        if created:
-            Order.objects.filter(pk=order.pk).update(status=Order.Status.REVERSED)
-    _alert_staff("Payment refunded or reversed", [f"order {order.pk}"], ipn)
+
+
+def _credits_for(payment: Payment, refunded: Decimal) -> int:
+    """The credits a payment's refunds take back: in proportion to the amount refunded,
+    rounded to the nearest credit, and never more than the payment bought."""
+    share = min(max(refunded, Decimal(0)), payment.amount) / payment.amount
+    return int((payment.credits * share).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _ipn_reversal(ipn) -> None:
+    """A refund or chargeback (Refunded, Reversed) of one payment, or a chargeback cancelled in
+    the seller's favour (Canceled_Reversal). Each is recorded once, under its own txn_id; what
+    the payment's credits should be is worked out from all of them, so any order of arrival
+    ends the same."""
+    status = ipn.payment_status
+    amount = abs(ipn.mc_gross or Decimal(0))
+    signed = amount if status == ST_CANCELED_REVERSAL else -amount
+    with transaction.atomic():
+        payment = (
+            Payment.objects.select_for_update()
+            .select_related("order__user")
+            .filter(txn_id=ipn.parent_txn_id)
+            .exclude(txn_id="")
+            .first()
+        )
+        if payment is None:
+            transaction.on_commit(
+                lambda: _alert_staff(
+                    f"{status} for an unknown payment", [f"parent {ipn.parent_txn_id!r}"], ipn
+                )
+            )
+            return
+        if ipn.txn_id in payment.reversals:
+            return  # recorded already: a replay
+        payment.reversals[ipn.txn_id] = {"status": status, "amount": str(signed)}
+        refunded = -sum(Decimal(event["amount"]) for event in payment.reversals.values())
+        payment.refunded_amount = min(max(refunded, Decimal(0)), payment.amount)
+        target = _credits_for(payment, refunded)
+        change = payment.credits_taken_back - target
+        order = payment.order
+        if change:
+            # A refund can leave the balance below zero (the credits may be spent already); new
+            # jobs are then refused until it is positive again.
+            credits_book(
+                user=order.user,
+                delta=change,
+                kind=Kind.REVERSAL_CANCELLED if change > 0 else Kind.PAYMENT_REVERSAL,
+                key=f"paypal-reversal:{ipn.txn_id}",
+                reference=f"{status.replace('_', ' ')} of {amount} {payment.currency} "
+                f"for order {order.pk}",
+            )
+        payment.credits_taken_back = target
+        if payment.refunded_amount == 0:
+            payment.status = Payment.Status.COMPLETED
+        elif payment.refunded_amount < payment.amount:
+            payment.status = Payment.Status.PARTLY_REFUNDED
+        else:
+            payment.status = Payment.Status.REFUNDED
+        payment.save(update_fields=["reversals", "refunded_amount", "credits_taken_back", "status"])
+        _order_status_from_payments(order)
+    _alert_staff(
+        f"Payment {status.replace('_', ' ').lower()}",
+        [f"order {order.pk}: {signed:+} {payment.currency}, credits {change:+d}"],
+        ipn,
+    )
+
+
+def _order_status_from_payments(order: Order) -> None:
+    statuses = set(order.payments.values_list("status", flat=True))
+    if statuses == {Payment.Status.REFUNDED}:
+        order.status = Order.Status.REVERSED
+    elif statuses - {Payment.Status.COMPLETED}:
+        order.status = Order.Status.PARTLY_REFUNDED
+    else:
+        order.status = Order.Status.PAID
+    order.save(update_fields=["status"])
+
+
+def _ipn_not_paid(ipn) -> None:
+    """Pending (PayPal holds the money, e.g. an eCheck), Denied or Failed: nothing is credited;
+    the buyer's order page says so, and staff hear of the declined ones."""
+    order = _order_for_invoice(ipn.invoice)
+    if order is None:
+        _alert_staff(f"{ipn.payment_status} payment for an unknown order", [], ipn)
+        return
+    pending = ipn.payment_status == ST_PENDING
+    status = Order.Status.PAYMENT_PENDING if pending else Order.Status.DECLINED
+    reason = (ipn.pending_reason if pending else ipn.payment_status) or ""
+    # Only an order not paid yet changes: a late Pending never hides a completed payment.
+    Order.objects.filter(
+        pk=order.pk,
+        status__in=[Order.Status.PENDING, Order.Status.PAYMENT_PENDING, Order.Status.CANCELLED],
+    ).update(status=status, status_reason=reason[:64])
+    if pending:
+        logger.info("PayPal holds the payment for order %s (%s)", order.pk, reason)
+    else:
+        _alert_staff(f"Payment {ipn.payment_status.lower()}", [f"order {order.pk}"], ipn)
 
 
 def ipn_flagged(*, ipn) -> None:
-    """django-paypal's invalid_ipn_received: nothing is credited, staff are told."""
-    _alert_staff("Invalid PayPal IPN", [ipn.flag_info or "flagged"], ipn)
+    """django-paypal's invalid_ipn_received: nothing is credited and the IPN is logged. Staff
+    are mailed once per incident, by the alerts schedule, not once per request (a flood of
+    forged IPNs would otherwise be a flood of mail)."""
+    logger.warning(
+        "invalid PayPal IPN %s: txn_id=%r invoice=%r status=%r flag=%r",
+        ipn.pk,
+        ipn.txn_id,
+        ipn.invoice,
+        ipn.payment_status,
+        ipn.flag_info,
+    )
 
 
 def order_send_receipt(*, order: Order, entry: CreditEntry) -> None:

@@ -90,18 +90,26 @@ def pay(request):
         "test_ipn": "1",
         "verify_sign": secrets.token_hex(20),
     }
-    body = urlencode(ipn)
+    # Delivered to our own IPN URL, never to a URL taken from the form, so the simulator
+    # cannot be pointed elsewhere.
+    send_ipn(ipn, request.build_absolute_uri(reverse("payments:paypal-ipn")))
+    return HttpResponseRedirect(reverse("payments:return", args=[fields["invoice"]]))
+
+
+def send_ipn(fields: dict, url: str) -> requests.Response:
+    """Deliver an IPN like PayPal delivers it: an HTTP POST of the URL-encoded fields, which
+    this simulator then verifies at the postback. Also how the tests play refunds, chargebacks
+    and declined payments."""
+    body = urlencode(fields)
     cache.set(_cache_key(body), True, 60 * 60)
-    # Delivered like PayPal delivers it: an HTTP POST to our IPN URL (never to a URL taken from
-    # the form, so the simulator cannot be pointed elsewhere).
     response = requests.post(
-        request.build_absolute_uri(reverse("payments:paypal-ipn")),
+        url,
         data=body,
         headers={"Content-Type": "application/x-www-form-urlencoded"},
         timeout=15,
     )
     logger.info("PayPal simulator delivered an IPN: HTTP %s", response.status_code)
-    return HttpResponseRedirect(reverse("payments:return", args=[fields["invoice"]]))
+    return response
 
 
 @login_required

@@ -75,6 +75,14 @@ def paypal_ipn(request):
         return HttpResponse(
             "IPN must be application/x-www-form-urlencoded.", status=415, content_type="text/plain"
         )
+    if request.GET:
+        # PayPal posts to the notify_url we gave it, which has no query string. A `secret`
+        # parameter would take django-paypal into its untested shared-secret path (a 500).
+        return HttpResponse("IPN takes no query string.", status=400, content_type="text/plain")
+    if not request.body.isascii():
+        # PayPal URL-encodes every byte; raw non-ASCII cannot be an IPN (django-paypal would
+        # fail decoding it).
+        return HttpResponse("IPN body must be URL-encoded.", status=400, content_type="text/plain")
     try:
         return django_paypal_ipn(request)
     except paypal.PostbackUnavailable:
