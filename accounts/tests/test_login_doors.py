@@ -101,7 +101,8 @@ def test_the_api_takes_no_password(client):
 def test_drfs_login_view_is_not_served(client):
     _user("ada@example.com", verified=True)
 
-    response = client.post("/api/auth/login/", {"username": "ada@example.com", "password": PASSWORD})
+    credentials = {"username": "ada@example.com", "password": PASSWORD}
+    response = client.post("/api/auth/login/", credentials)
 
     assert response.status_code == 404
     assert "_auth_user_id" not in client.session
