@@ -22,6 +22,13 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", 60))
 graceful_timeout = 30
 keepalive = 5
 
+# What gunicorn can bound of a request before a view sees it (it has no timeout for reading
+# headers: nginx, in front, cuts slow clients off; see docs/DEPLOY.md). The site needs no long
+# URLs and few headers.
+limit_request_line = 4094
+limit_request_fields = 50
+limit_request_field_size = 8190
+
 # Recycle processes now and then so slow leaks never build up; jitter avoids all at once.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 2000))
 max_requests_jitter = max_requests // 10

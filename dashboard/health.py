@@ -2,6 +2,7 @@
 
 import dataclasses
 
+from django.conf import settings
 from django.db import connections
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
@@ -11,6 +12,8 @@ from health_check.base import HealthCheck
 from health_check.checks import Cache, Database
 from health_check.exceptions import ServiceUnavailable
 from health_check.views import HealthCheckView
+
+from dashboard.selectors import storage_state
 
 
 class _BrokerCheck(HealthCheck):
@@ -55,7 +58,31 @@ class Cluster(_BrokerCheck):
             raise ServiceUnavailable("No Q cluster has been seen recently.")
 
 
-CHECK_NAMES = {Database: "database", Cache: "cache", Broker: "broker", Cluster: "cluster"}
+@dataclasses.dataclass
+class MediaStorage(HealthCheck):
+    """The media disk has room for uploads: at least MEDIA_MIN_FREE_MB free. (A free-bytes floor,
+    not django-health-check's psutil Disk check: that one is a percentage, and only warns.)
+    A bucket (MEDIA_STORAGE=s3) has no free space to watch."""
+
+    def run(self):
+        storage = storage_state()
+        if "free_bytes" not in storage:
+            return
+        free_mb = storage["free_bytes"] // 1_048_576
+        if free_mb < settings.MEDIA_MIN_FREE_MB:
+            raise ServiceUnavailable(
+                f"Media storage is almost full: {free_mb} MB free "
+                f"(at least {settings.MEDIA_MIN_FREE_MB} MB needed)."
+            )
+
+
+CHECK_NAMES = {
+    Database: "database",
+    Cache: "cache",
+    Broker: "broker",
+    Cluster: "cluster",
+    MediaStorage: "media_storage",
+}
 
 
 class ReadinessView(HealthCheckView):
@@ -63,7 +90,7 @@ class ReadinessView(HealthCheckView):
     {"status": "ok" | "unavailable", "checks": {"database": {"status": "ok"}, ...}}, 200 or 503.
     Messages name the part that failed, never a host, password or key."""
 
-    checks = (Database, Cache, Broker, Cluster)
+    checks = (Database, Cache, Broker, Cluster, MediaStorage)
 
     def _json(self):
         checks = {

@@ -71,7 +71,11 @@ def storage_state() -> dict:
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent  # before the first upload, the disk it will be on
     usage = shutil.disk_usage(folder)
-    return {"free_bytes": usage.free, "total_bytes": usage.total}
+    return {
+        "free_bytes": usage.free,
+        "total_bytes": usage.total,
+        "low": usage.free < settings.MEDIA_MIN_FREE_MB * 1_048_576,
+    }
 
 
 def job_stats(now) -> dict:

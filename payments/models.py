@@ -38,7 +38,7 @@ class CreditEntry(models.Model):
         MONTHLY = "monthly", "Monthly free credits"
         PURCHASE = "purchase", "Purchase"
         JOB = "job", "Vectorization"
-        JOB_REFUND = "job_refund", "Refund of a failed vectorization"
+        JOB_REFUND = "job_refund", "Refund of a vectorization"
         PAYMENT_REVERSAL = "payment_reversal", "Payment refunded or reversed"
         REVERSAL_CANCELLED = "reversal_cancelled", "Payment reversal cancelled"
         STAFF = "staff", "Adjustment by staff"

@@ -66,6 +66,16 @@ def _book(*, user, delta, kind, key, reference, created_by, note, allow_overdraf
     return entry
 
 
+def credit_account_lock(*, user) -> CreditAccount:
+    """The user's credit account, locked until the caller's transaction ends (made on first
+    use): what an account may start is then decided one request at a time."""
+    account = CreditAccount.objects.select_for_update().filter(user=user).first()
+    if account is None:
+        CreditAccount.objects.get_or_create(user=user)
+        account = CreditAccount.objects.select_for_update().get(user=user)
+    return account
+
+
 def credits_book(
     *,
     user,
@@ -151,8 +161,9 @@ def credits_debit_for_job(*, job, cost: int) -> CreditEntry | None:
         )
 
 
-def credits_refund_for_job(*, job) -> CreditEntry | None:
-    """Give back what a failed job cost, exactly once, however often the failure is reported."""
+def credits_refund_for_job(*, job, reason: str = "failed") -> CreditEntry | None:
+    """Give back what a job cost (it failed, or was deleted before it ran), exactly once,
+    however often that is reported."""
     charge = CreditEntry.objects.filter(idempotency_key=job_entry_key(JOB_CHARGE, job.pk)).first()
     if charge is None:
         return None
@@ -161,10 +172,10 @@ def credits_refund_for_job(*, job) -> CreditEntry | None:
         delta=-charge.delta,
         kind=Kind.JOB_REFUND,
         key=job_entry_key(JOB_REFUND, job.pk),
-        reference=f"{job.original_filename} ({job.pk}) failed",
+        reference=f"{job.original_filename} ({job.pk}) {reason}",
     )
     if created:
-        logger.info("refunded %s credits for failed job %s", -charge.delta, job.pk)
+        logger.info("refunded %s credits for job %s (%s)", -charge.delta, job.pk, reason)
     return entry
 
 

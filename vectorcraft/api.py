@@ -32,6 +32,11 @@ STATUS_BY_CODE = {
     "insufficient_credits": status.HTTP_402_PAYMENT_REQUIRED,
     "pack_not_available": status.HTTP_404_NOT_FOUND,
     "files_deleted": status.HTTP_410_GONE,
+    "file_too_large": status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    "too_complex": status.HTTP_422_UNPROCESSABLE_ENTITY,
+    "too_many_jobs": status.HTTP_429_TOO_MANY_REQUESTS,
+    "free_limit_reached": status.HTTP_429_TOO_MANY_REQUESTS,
+    "storage_full": status.HTTP_507_INSUFFICIENT_STORAGE,
 }
 
 

@@ -45,10 +45,16 @@ def request_fingerprint(request) -> str:
     return digest.hexdigest()
 
 
+# Headers of the first answer that say what it did: a replay carries them unchanged.
+REPLAYED_HEADERS = ("X-Credits-Charged", "X-Credits-Remaining", "X-Wait-Skipped")
+
+
 def _replay(record: IdempotentRequest) -> Response:
     response = Response(record.body, status=record.status_code)
     if record.location:
         response["Location"] = record.location
+    for name, value in record.headers.items():
+        response[name] = value
     response["Idempotent-Replayed"] = "true"
     return response
 
@@ -108,7 +114,8 @@ def idempotent(view_method):
         # Stored as the JSON the client got (UUIDs and dates as text).
         record.body = json.loads(json.dumps(response.data, cls=JSONEncoder))
         record.location = response.get("Location", "")
-        record.save(update_fields=["state", "status_code", "body", "location"])
+        record.headers = {name: response[name] for name in REPLAYED_HEADERS if name in response}
+        record.save(update_fields=["state", "status_code", "body", "location", "headers"])
         return response
 
     return wrapper

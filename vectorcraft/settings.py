@@ -261,13 +261,22 @@ CORS_EXPOSE_HEADERS = [
     "Idempotent-Replayed",
     "X-Credits-Charged",
     "X-Credits-Remaining",
+    "X-Wait-Skipped",
 ]
 # How long ?wait= may hold a job-creation response.
 API_MAX_WAIT_SECONDS = 30
+# ?wait= holds a web thread: at most this many requests of one web process wait at once, and one
+# per account on the whole service; past either, the job is answered 202 at once (poll it).
+API_WAITS_PER_PROCESS = env.int("API_WAITS_PER_PROCESS", default=2)
+API_WAITS_PER_ACCOUNT = env.int("API_WAITS_PER_ACCOUNT", default=1)
 # A job traced in preview mode is scaled down to at most this many pixels.
 PREVIEW_MAX_PIXELS = env.int("PREVIEW_MAX_PIXELS", default=250_000)
 IDEMPOTENCY_KEY_TTL_HOURS = 24
 MAX_BATCH_FILES = env.int("MAX_BATCH_FILES", default=20)
+# Fair use: jobs one account may have queued or running at once, and free jobs (previews and
+# tests) one account may start in 24 hours.
+MAX_JOBS_IN_FLIGHT = env.int("MAX_JOBS_IN_FLIGHT", default=20)
+FREE_JOBS_PER_DAY = env.int("FREE_JOBS_PER_DAY", default=100)
 
 # --- Credits and payments ----------------------------------------------------------------------
 # Free credits for a new account, and the balance a monthly schedule tops every account up to.
@@ -334,6 +343,9 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+# Readiness (/health/ready) and the alerts report the media disk as full below this much free
+# space (filesystem storage only).
+MEDIA_MIN_FREE_MB = env.int("MEDIA_MIN_FREE_MB", default=512)
 # Uploads up to this size stay in memory; larger ones spool to a temporary file.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
@@ -345,6 +357,11 @@ MAX_IMAGE_PIXELS = env.int("MAX_IMAGE_PIXELS", default=40_000_000)
 # tried before it is marked failed.
 JOB_TIMEOUT = env.int("JOB_TIMEOUT", default=300)
 JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", default=2)
+# Images above this many pixels are traced in a child process that the worker stops at
+# JOB_TIMEOUT (the engine cannot be interrupted inside vtracer), and are estimated before they
+# are accepted: one whose estimate is past JOB_TIMEOUT is refused. Smaller ones always finish
+# in a small fraction of the limit (noise at 2 megapixels: about 20 s).
+ISOLATE_ABOVE_PIXELS = env.int("ISOLATE_ABOVE_PIXELS", default=2_000_000)
 # Uploads and results older than this many days are deleted from storage (rows stay).
 RETENTION_DAYS = env.int("RETENTION_DAYS", default=30)
 # The reaper takes over jobs that nobody finished: running longer than the time limit plus this
@@ -358,13 +375,20 @@ Q_WORKERS = env.int("Q_WORKERS", default=2)
 # what bounds a worker's life, and the count only guards against slow leaks.
 Q_RECYCLE = env.int("Q_RECYCLE", default=2000)
 Q_MAX_RSS_MB = env.int("Q_MAX_RSS_MB", default=1024)
+# Previews (free) have a queue and a cluster of their own (`Q_CLUSTER_NAME=previews manage.py
+# qcluster`): paid jobs never wait behind free ones. Empty: previews share the main queue.
+Q_PREVIEW_CLUSTER = env.str("Q_PREVIEW_CLUSTER", default="previews")
+Q_PREVIEW_WORKERS = env.int("Q_PREVIEW_WORKERS", default=1)
 Q_CLUSTER = {
     "name": "vectorcraft",
     "workers": Q_WORKERS,
-    # The timeout must stay below retry, or a slow job would be handed to a second worker
-    # while the first is still on it.
-    "timeout": JOB_TIMEOUT,
-    "retry": JOB_TIMEOUT + 60,
+    # The engine's own deadline (JOB_TIMEOUT, in a child process) comes first; django-q2's is
+    # the net behind it. It must stay below retry, or a slow job would be handed to a second
+    # worker while the first is still on it.
+    "timeout": JOB_TIMEOUT + 60,
+    "retry": JOB_TIMEOUT + 120,
+    # Workers start a child process for a large image's engine run: daemonic ones cannot.
+    "daemonize_workers": False,
     "max_attempts": JOB_MAX_ATTEMPTS + 1,
     "ack_failures": False,
     "recycle": Q_RECYCLE,
@@ -382,6 +406,10 @@ Q_CLUSTER = {
 REAPER_QUEUED_SECONDS = env.int(
     "REAPER_QUEUED_SECONDS", default=Q_CLUSTER["retry"] + REAPER_GRACE_SECONDS
 )
+if Q_PREVIEW_CLUSTER:
+    Q_CLUSTER["ALT_CLUSTERS"] = {
+        Q_PREVIEW_CLUSTER: {"workers": Q_PREVIEW_WORKERS, "queue_limit": Q_PREVIEW_WORKERS}
+    }
 if Q_BROKER == "redis":
     Q_CLUSTER["django_redis"] = "default"
 else:

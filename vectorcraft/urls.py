@@ -27,3 +27,5 @@ urlpatterns = [
 
 # An outage of PostgreSQL or Redis answers 503 with Retry-After; the API gets its error envelope.
 handler500 = "vectorcraft.views.server_error"
+# A body past Django's own limits gets the envelope under /api/, not Django's HTML page.
+handler400 = "vectorcraft.views.bad_request"

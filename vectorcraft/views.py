@@ -1,7 +1,9 @@
 """Site-wide error pages: plain words for people, the error envelope for the API."""
 
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.views.defaults import bad_request as django_bad_request
 
 from vectorcraft.api import error_envelope
 from vectorcraft.outages import RETRY_AFTER_SECONDS, current_outage
@@ -33,3 +35,23 @@ def server_error(request):
     if is_api:
         return _envelope("server_error", message, 500)
     return HttpResponse(render_to_string("500.html", {"message": message}), status=500)
+
+
+def bad_request(request, exception):
+    """handler400: a request Django itself refused before any view ran (a body past
+    DATA_UPLOAD_MAX_MEMORY_SIZE, too many fields or files, a malformed request). The API answers
+    with its envelope; pages keep Django's own."""
+    if not request.path.startswith("/api/"):
+        return django_bad_request(request, exception)
+    if isinstance(exception, RequestDataTooBig):
+        return _envelope(
+            "request_too_large",
+            "The request body is too large. Send images as multipart form data, one field each, "
+            "and settings as short fields or a small JSON body.",
+            413,
+        )
+    if isinstance(exception, TooManyFieldsSent | TooManyFilesSent):
+        return _envelope(
+            "too_many_fields", "The request has too many fields or files to be read.", 400
+        )
+    return _envelope("bad_request", "The request could not be read.", 400)

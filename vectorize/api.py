@@ -1,8 +1,11 @@
 """/api/v1/ for vectorizations: thin views over the services and selectors."""
 
+import contextlib
+import threading
 import time
 
 from django.conf import settings
+from django.core.cache import cache
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -63,7 +66,9 @@ WAIT = OpenApiParameter(
     {"type": "integer", "minimum": 0, "maximum": settings.API_MAX_WAIT_SECONDS},
     OpenApiParameter.QUERY,
     description=f"Hold the response up to this many seconds (at most "
-    f"{settings.API_MAX_WAIT_SECONDS}) for the job to finish: 200 if it did, 202 if not.",
+    f"{settings.API_MAX_WAIT_SECONDS}) for the job to finish: 200 if it did, 202 if not. Each "
+    "account holds one wait at a time (and each web process a few): past that the answer is "
+    "202 at once with `X-Wait-Skipped: true`; poll the job's Location.",
 )
 
 
@@ -75,15 +80,47 @@ def _wait_seconds(request) -> float:
     return max(0.0, min(seconds, settings.API_MAX_WAIT_SECONDS))
 
 
+# ?wait= holds a web thread while it polls. These bound how many do at once, so waiting clients
+# can never take every thread of a web process (health checks and other users need one).
+_process_waits = threading.BoundedSemaphore(settings.API_WAITS_PER_PROCESS)
+
+
+@contextlib.contextmanager
+def _wait_slot(user):
+    """True while this request may wait: a slot of this process's and of the account's."""
+    if not _process_waits.acquire(blocking=False):
+        yield False
+        return
+    key = f"api-waits:{user.pk}"
+    try:
+        # The account's count lives in the shared cache (all web processes); it expires on its
+        # own should a process die while holding a slot.
+        cache.add(key, 0, timeout=settings.API_MAX_WAIT_SECONDS + 30)
+        holding = cache.incr(key) <= settings.API_WAITS_PER_ACCOUNT
+        try:
+            yield holding
+        finally:
+            cache.decr(key)
+    finally:
+        _process_waits.release()
+
+
 def _job_response(request, job: Vectorization, *, wait: float = 0) -> Response:
-    """202 with the job and its Location; after waiting, 200 if it finished meanwhile."""
-    deadline = time.monotonic() + wait
-    while wait and not job.is_finished and time.monotonic() < deadline:
-        time.sleep(0.2)
-        job.refresh_from_db()
+    """202 with the job and its Location; after waiting, 200 if it finished meanwhile. A wait
+    past the process's or the account's share is not held: 202 at once, with X-Wait-Skipped."""
+    skipped = False
+    if wait and not job.is_finished:
+        with _wait_slot(request.user) as may_wait:
+            skipped = not may_wait
+            deadline = time.monotonic() + wait
+            while may_wait and not job.is_finished and time.monotonic() < deadline:
+                time.sleep(0.2)
+                job.refresh_from_db()
     body = VectorizationSerializer(job, context={"request": request}).data
     code = status.HTTP_200_OK if job.is_finished else status.HTTP_202_ACCEPTED
     response = Response(body, status=code)
+    if skipped:
+        response["X-Wait-Skipped"] = "true"
     response["Location"] = reverse("api:vectorization-detail", args=[job.pk], request=request)
     return _with_credit_headers(
         response, request, charged=price_for(mode=job.mode), remaining=job.balance_after

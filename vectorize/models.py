@@ -161,6 +161,8 @@ class IdempotentRequest(models.Model):
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     body = models.JSONField(null=True, blank=True)
     location = models.CharField(max_length=500, blank=True)
+    # The first answer's other headers that a replay must carry too (what was charged, say).
+    headers = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:

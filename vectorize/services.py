@@ -1,6 +1,9 @@
+import contextlib
+import errno
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from pathlib import PurePath
 
 from django.conf import settings
@@ -10,15 +13,22 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django_q.exceptions import TimeoutException
 
-from payments.selectors import price_for
-from payments.services import credits_debit_for_job, credits_refund_for_job
+from payments.errors import PaymentsErrorCode
+from payments.selectors import balance_for_user, price_for
+from payments.services import (
+    credit_account_lock,
+    credits_debit_for_job,
+    credits_refund_for_job,
+)
 from vectorcraft.db import update_returning
 from vectorcraft.errors import ApplicationError
 from vectorize import engine
 from vectorize.engine import exports
+from vectorize.engine.cost import estimate_seconds
 from vectorize.engine.fidelity import fidelity_report
+from vectorize.engine.isolation import run_isolated
 from vectorize.errors import VectorizeErrorCode
-from vectorize.models import Batch, Vectorization, output_upload_to
+from vectorize.models import Batch, Vectorization, input_upload_to, output_upload_to
 from vectorize.selectors import vectorization_forget, vectorizations_forget
 
 logger = logging.getLogger(__name__)
@@ -74,8 +84,41 @@ def _check_settings(preset: str, options: dict | None) -> dict:
         ) from error
 
 
-def vectorization_check(*, upload, preset: str = engine.AUTO, options: dict | None = None):
-    """Every check an upload must pass, with nothing stored: a CheckedUpload or ApplicationError."""
+def _check_cost(image: engine.NormalizedImage, preset: str, options: dict) -> None:
+    """Refuse, before anything is stored or charged, an image that would not finish within
+    JOB_TIMEOUT. Small images always do; only large ones are estimated (a sample trace)."""
+    if image.pixels <= settings.ISOLATE_ABOVE_PIXELS:
+        return
+    seconds = estimate_seconds(image.png, preset=preset, overrides=options)
+    if seconds <= settings.JOB_TIMEOUT:
+        return
+    raise ApplicationError(
+        f"This image is too detailed to convert within our time limit: tracing it would take "
+        f"about {_duration(seconds)}, and the limit is {_duration(settings.JOB_TIMEOUT)}. "
+        "Try a smaller copy of it, or the Poster or Logo preset with fewer colours. "
+        "Nothing was charged.",
+        code=VectorizeErrorCode.TOO_COMPLEX,
+        extra={"estimated_seconds": round(seconds), "limit_seconds": settings.JOB_TIMEOUT},
+    )
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{round(seconds)} seconds"
+    minutes = round(seconds / 60)
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def vectorization_check(
+    *,
+    upload,
+    preset: str = engine.AUTO,
+    options: dict | None = None,
+    mode: str = Vectorization.Mode.PRODUCTION,
+):
+    """Every check an upload must pass, with nothing stored: a CheckedUpload or ApplicationError.
+
+    A preview is scaled down here, so what is estimated is what will be traced."""
     data = _read_upload(upload)
     cleaned_options = _check_settings(preset, options)
     try:
@@ -86,6 +129,9 @@ def vectorization_check(*, upload, preset: str = engine.AUTO, options: dict | No
             code=VectorizeErrorCode.INVALID_IMAGE,
             extra={"reason": error.code, **error.details},
         ) from error
+    if mode == Vectorization.Mode.PREVIEW:
+        image = engine.downscale(image, max_pixels=settings.PREVIEW_MAX_PIXELS)
+    _check_cost(image, preset, cleaned_options)
     return CheckedUpload(
         filename=_clean_filename(getattr(upload, "name", None)),
         input_bytes=len(data),
@@ -104,10 +150,13 @@ def _store(
     rerun_of=None,
     enqueue: bool,
     charge: bool = True,
+    fair_use_checked: bool = False,
 ) -> Vectorization:
     image = checked.image
-    if mode == Vectorization.Mode.PREVIEW:
-        image = engine.downscale(image, max_pixels=settings.PREVIEW_MAX_PIXELS)
+    cost = price_for(mode=mode) if charge else 0
+    # Fair use is for what users start themselves; staff tools (charge=False) and a batch
+    # (checked as a whole) pass it by.
+    check_fair_use = charge and not fair_use_checked
     job = Vectorization(
         owner=owner,
         batch=batch,
@@ -122,12 +171,14 @@ def _store(
         preset=checked.preset,
         options=checked.options,
     )
-    job.input_file.save("input.png", ContentFile(image.png), save=False)
+    _save_input(job, image.png)
     try:
         # The owner, batch and original job are rows passed in, and the id is a new UUID: the
         # checks that would query for them are left to the database's constraints.
         job.full_clean(exclude=["owner", "batch", "rerun_of"], validate_unique=False)
         with transaction.atomic():
+            if check_fair_use and not cost:
+                _check_fair_use(owner=owner, mode=mode)
             if enqueue:
                 # Stamped with the write that queues the job, before the message is sent (after
                 # the commit): a fast worker may start it before this request returns.
@@ -135,14 +186,71 @@ def _store(
             job.save(force_insert=True)
             if charge:
                 # Charged in the same transaction as the job: no job without its debit.
-                entry = credits_debit_for_job(job=job, cost=price_for(mode=mode))
+                entry = credits_debit_for_job(job=job, cost=cost)
                 job.balance_after = entry.balance_after if entry else None
+            if check_fair_use and cost:
+                # After the debit, whose UPDATE holds the credit account's row until commit:
+                # the same account's requests are counted one after the other, with no extra
+                # lock to take. The count includes this job.
+                _check_fair_use(owner=owner, mode=mode, adding=0, locked=True)
             if enqueue:
-                transaction.on_commit(lambda: _enqueue(job.pk))
+                transaction.on_commit(lambda: _enqueue(job.pk, mode=job.mode))
     except BaseException:
         job.input_file.delete(save=False)  # no orphan file when the row is not written
         raise
     return job
+
+
+def _save_input(job: Vectorization, png: bytes) -> None:
+    """Write the job's input; a full disk leaves nothing behind and is refused in plain words."""
+    storage = job.input_file.storage
+    name = input_upload_to(job, "input.png")
+    try:
+        job.input_file.name = storage.save(name, ContentFile(png))
+    except OSError as error:
+        # The storage writes in place: a write cut short by a full disk leaves a partial file.
+        with contextlib.suppress(OSError):
+            storage.delete(name)
+        if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        logger.error("media storage is full: upload of %s bytes refused", len(png))
+        raise ApplicationError(
+            "We are out of storage space for uploads just now, so the image was not accepted. "
+            "Nothing was charged; please try again in a few minutes.",
+            code=VectorizeErrorCode.STORAGE_FULL,
+        ) from error
+
+
+def _check_fair_use(*, owner, mode: str, adding: int = 1, locked: bool = False) -> None:
+    """Caps per account, checked in the transaction that adds the jobs, with the owner's credit
+    account locked so that two requests of one account are counted one after the other: jobs
+    queued or running at once, and free jobs in 24 hours."""
+    if not locked:
+        credit_account_lock(user=owner)
+    in_flight = Vectorization.objects.filter(
+        owner=owner, status__in=[Status.QUEUED, Status.RUNNING]
+    ).count()
+    if in_flight + adding > settings.MAX_JOBS_IN_FLIGHT:
+        raise ApplicationError(
+            f"You have {in_flight} conversions waiting or running; at most "
+            f"{settings.MAX_JOBS_IN_FLIGHT} can be at once. Send more when some have finished.",
+            code=VectorizeErrorCode.TOO_MANY_JOBS,
+            extra={"in_flight": in_flight, "limit": settings.MAX_JOBS_IN_FLIGHT},
+        )
+    if price_for(mode=mode) > 0:
+        return
+    free_today = Vectorization.objects.filter(
+        owner=owner,
+        created_at__gte=timezone.now() - timedelta(hours=24),
+        mode=Vectorization.Mode.PREVIEW,
+    ).count()
+    if free_today + adding > settings.FREE_JOBS_PER_DAY:
+        raise ApplicationError(
+            f"You have used your {settings.FREE_JOBS_PER_DAY} free previews for the last 24 "
+            "hours. Convert at full size (1 credit each), or preview again tomorrow.",
+            code=VectorizeErrorCode.FREE_LIMIT_REACHED,
+            extra={"used": free_today, "limit": settings.FREE_JOBS_PER_DAY},
+        )
 
 
 def vectorization_create(
@@ -160,7 +268,7 @@ def vectorization_create(
     Everything is checked before anything is stored: a refused upload leaves no row and no file,
     and costs nothing. `charge=False` is for staff tools (the `vectorize` command).
     """
-    checked = vectorization_check(upload=upload, preset=preset, options=options)
+    checked = vectorization_check(upload=upload, preset=preset, options=options, mode=mode)
     return _store(owner=owner, checked=checked, mode=mode, enqueue=enqueue, charge=charge)
 
 
@@ -183,7 +291,9 @@ def batch_create(
     checked, problems = [], {}
     for index, upload in enumerate(uploads):
         try:
-            checked.append(vectorization_check(upload=upload, preset=preset, options=options))
+            checked.append(
+                vectorization_check(upload=upload, preset=preset, options=options, mode=mode)
+            )
         except ApplicationError as error:
             problems[f"images[{index}]"] = {"code": error.code, "message": error.message}
     if problems:
@@ -192,10 +302,39 @@ def batch_create(
             code=VectorizeErrorCode.INVALID_IMAGE,
             extra=problems,
         )
-    with transaction.atomic():
-        batch = Batch.objects.create(owner=owner)
-        for item in checked:
-            _store(owner=owner, checked=item, mode=mode, batch=batch, enqueue=True)
+    stored = []
+    try:
+        with transaction.atomic():
+            # The whole batch is weighed before any of it is stored: its cost against the
+            # balance as it is now (not as the batch's own first debits leave it), and its size
+            # against the caps.
+            _check_fair_use(owner=owner, mode=mode, adding=len(checked))
+            needed = price_for(mode=mode) * len(checked)
+            balance = balance_for_user(user=owner)
+            if needed > balance:
+                raise ApplicationError(
+                    f"Not enough credits: these {len(checked)} images need {needed} and you "
+                    f"have {balance}. Buy credits, or send fewer images.",
+                    code=PaymentsErrorCode.INSUFFICIENT_CREDITS,
+                    extra={"needed": needed, "balance": balance},
+                )
+            batch = Batch.objects.create(owner=owner)
+            for item in checked:
+                stored.append(
+                    _store(
+                        owner=owner,
+                        checked=item,
+                        mode=mode,
+                        batch=batch,
+                        enqueue=True,
+                        fair_use_checked=True,
+                    )
+                )
+    except BaseException:
+        # The rows rolled back; their files would stay behind on disk.
+        for job in stored:
+            job.input_file.delete(save=False)
+        raise
     return batch
 
 
@@ -219,6 +358,7 @@ def vectorization_rerun(
         preset=preset,
         options=cleaned_options,
     )
+    _check_cost(checked.image, preset, cleaned_options)
     return _store(
         owner=vectorization.owner,
         checked=checked,
@@ -228,16 +368,22 @@ def vectorization_rerun(
     )
 
 
-def _enqueue(vectorization_id) -> None:
+def _enqueue(vectorization_id, *, mode: str) -> None:
     # Imported here: tasks.py imports this module to call the services.
     from vectorize.tasks import vectorization_enqueue
 
     try:
-        vectorization_enqueue(vectorization_id)
+        vectorization_enqueue(vectorization_id, mode=mode)
     except Exception:
         # The job row is committed (and charged): it is accepted. With the broker unreachable it
         # stays queued, and the reaper sends it again once the broker is back.
         logger.exception("could not queue vectorization %s; the reaper will", vectorization_id)
+
+
+def _worker_time_limit() -> int:
+    """How long a worker may hold a job before django-q2 stops it (past the engine's own
+    JOB_TIMEOUT, so that the engine's limit comes first)."""
+    return settings.Q_CLUSTER["timeout"]
 
 
 def _claim(vectorization_id) -> Vectorization | None:
@@ -298,7 +444,7 @@ def _claim_under_lock(vectorization_id) -> tuple[Vectorization | None, bool]:
         if (
             job.status == Status.RUNNING
             and job.started_at
-            and job.started_at > timezone.now() - timedelta(seconds=settings.JOB_TIMEOUT)
+            and job.started_at > timezone.now() - timedelta(seconds=_worker_time_limit())
         ):
             # A second message for a job another worker is tracing now (a re-send crossed the
             # first): leave it to that worker. If that worker died, the reaper takes over.
@@ -330,8 +476,10 @@ def _trace(job: Vectorization) -> Vectorization:
     except ApplicationError as error:
         return _finish_failed(job, code=error.code, message=error.message)
     try:
-        result = engine.trace(png, preset=job.preset, overrides=job.options)
-        result.metrics.update(fidelity_report(result.svg, png))
+        result = _engine_run(job, png)
+    except engine.TraceTimedOut as error:
+        # Stopped at the limit, and not tried again: a second run would only take as long.
+        return _finish_failed(job, code=VectorizeErrorCode.TIMED_OUT, message=error.message)
     except engine.EngineError as error:
         return _finish_failed(job, code=VectorizeErrorCode.TRACE_FAILED, message=error.message)
     except TimeoutException:
@@ -342,6 +490,23 @@ def _trace(job: Vectorization) -> Vectorization:
             "Try a smaller image or a simpler preset.",
         )
     return _finish_succeeded(job, result)
+
+
+def _traced_with_report(png: bytes, preset: str, options: dict) -> engine.TraceResult:
+    result = engine.trace(png, preset=preset, overrides=options)
+    result.metrics.update(fidelity_report(result.svg, png))
+    return result
+
+
+def _engine_run(job: Vectorization, png: bytes) -> engine.TraceResult:
+    """The engine on a job's input. A large image runs in a child process stopped at
+    JOB_TIMEOUT (vtracer cannot be interrupted in this one); a small one, which always finishes
+    well within it, runs here and saves the child's start-up."""
+    if job.width * job.height <= settings.ISOLATE_ABOVE_PIXELS:
+        return _traced_with_report(png, job.preset, job.options)
+    return run_isolated(
+        _traced_with_report, png, job.preset, job.options, timeout=settings.JOB_TIMEOUT
+    )
 
 
 def _finish_succeeded(job: Vectorization, result: engine.TraceResult) -> Vectorization | None:
@@ -437,9 +602,14 @@ def vectorization_export(*, vectorization: Vectorization, fmt: str) -> bytes:
 
 
 def vectorization_delete(*, vectorization: Vectorization) -> None:
-    """Delete a job with its stored files."""
+    """Delete a job with its stored files. A job still queued never ran: its credit comes back."""
     files = [vectorization.input_file, vectorization.output_file]
     with transaction.atomic():
+        # Locked: a worker's claim (a guarded update from queued) waits for this, or has
+        # already made the job running, and then it is no longer refunded.
+        current = Vectorization.objects.select_for_update().filter(pk=vectorization.pk).first()
+        if current is not None and current.status == Status.QUEUED:
+            credits_refund_for_job(job=current, reason="deleted before it ran")
         vectorization_forget(vectorization_id=vectorization.pk)
         vectorization.delete()
         transaction.on_commit(lambda: [file.delete(save=False) for file in files if file])
@@ -452,7 +622,7 @@ def vectorizations_reap(*, now=None) -> dict:
     guarded update, so two reapers never act on the same job twice."""
     now = now or timezone.now()
     grace = timedelta(seconds=settings.REAPER_GRACE_SECONDS)
-    running_limit = now - timedelta(seconds=settings.JOB_TIMEOUT) - grace
+    running_limit = now - timedelta(seconds=_worker_time_limit()) - grace
     queued_limit = now - timedelta(seconds=settings.REAPER_QUEUED_SECONDS)
     counts = {"requeued": 0, "failed": 0}
 
@@ -479,7 +649,7 @@ def vectorizations_reap(*, now=None) -> dict:
                 current.enqueued_at = now
                 current.save(update_fields=["status", "enqueued_at"])
                 vectorization_forget(vectorization_id=current.pk)
-                transaction.on_commit(lambda pk=current.pk: _enqueue(pk))
+                transaction.on_commit(partial(_enqueue, current.pk, mode=current.mode))
                 counts["requeued"] += 1
             logger.warning("reaper took over vectorization %s (was running)", current.pk)
 
@@ -492,7 +662,7 @@ def vectorizations_reap(*, now=None) -> dict:
             pk=job.pk, status=Status.QUEUED, enqueued_at=job.enqueued_at
         ).update(enqueued_at=now)
         if claimed:
-            _enqueue(job.pk)
+            _enqueue(job.pk, mode=job.mode)
             counts["requeued"] += 1
             logger.warning("reaper queued vectorization %s again (message lost)", job.pk)
     return counts
@@ -536,5 +706,5 @@ def vectorization_requeue(*, vectorization: Vectorization) -> bool:
         )
         if updated:
             vectorization_forget(vectorization_id=vectorization.pk)
-            transaction.on_commit(lambda: _enqueue(vectorization.pk))
+            transaction.on_commit(lambda: _enqueue(vectorization.pk, mode=vectorization.mode))
     return bool(updated)

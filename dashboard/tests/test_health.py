@@ -34,7 +34,10 @@ def test_it_is_ready_with_database_cache_broker_and_a_cluster(client, qcluster):
 
     assert response.json() == {
         "status": "ok",
-        "checks": {name: {"status": "ok"} for name in ("database", "cache", "broker", "cluster")},
+        "checks": {
+            name: {"status": "ok"}
+            for name in ("database", "cache", "broker", "cluster", "media_storage")
+        },
     }
 
 

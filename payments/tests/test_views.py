@@ -24,8 +24,10 @@ def test_the_credit_history_links_each_job_that_is_still_there(client, user, ben
 
     assert f"Vectorization: {link(kept, 'emoji_1F309.png')}" in page
     assert f"Vectorization: {link(refunded, 'logo_4chan.png')}" in page
-    assert f"Refund of a failed vectorization: {link(refunded, 'logo_4chan.png failed')}" in page
+    assert f"Refund of a vectorization: {link(refunded, 'logo_4chan.png failed')}" in page
     assert "Vectorization: logo_ruby.png</td>" in page  # deleted: named, not linked
+    # Deleted before it ran: its credit came back, and the refund says why.
+    assert "Refund of a vectorization: logo_ruby.png deleted before it ran</td>" in page
     assert deleted_url not in page
     for job in (kept, refunded):  # ids only in links, not in the text
         assert str(job.pk) not in page.replace(reverse("vectorize:detail", args=[job.pk]), "")

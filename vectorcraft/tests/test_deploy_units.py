@@ -15,7 +15,11 @@ def test_it_documents_units_that_systemd_accepts_without_a_warning(tmp_path):
     analyze = shutil.which("systemd-analyze")
     assert analyze, "systemd-analyze (Debian's systemd package) is needed for this test"
     units = UNIT.findall((ROOT / "docs" / "DEPLOY.md").read_text())
-    assert [name for name, _ in units] == ["vectorcraft-web.service", "vectorcraft-worker.service"]
+    assert [name for name, _ in units] == [
+        "vectorcraft-web.service",
+        "vectorcraft-worker.service",
+        "vectorcraft-previews.service",
+    ]
     paths = []
     for name, body in units:
         path = tmp_path / name

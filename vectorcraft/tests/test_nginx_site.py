@@ -239,7 +239,7 @@ def test_it_serves_the_app_over_tls_behind_the_documented_nginx_site(
     answered = client.post(
         f"{https}/api/v1/vectorizations/", headers=api, files={"image": ("big.png", large)}
     )
-    assert answered.status_code == 400, answered.text
+    assert answered.status_code == 413, answered.text
     assert answered.json()["error"]["code"] == "file_too_large"
     assert Vectorization.objects.count() == 1
 

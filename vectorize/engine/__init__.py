@@ -6,7 +6,13 @@
 >>> result.svg, result.metrics
 """
 
-from vectorize.engine.errors import EngineError, ImageRejected, InvalidParameters, TraceFailed
+from vectorize.engine.errors import (
+    EngineError,
+    ImageRejected,
+    InvalidParameters,
+    TraceFailed,
+    TraceTimedOut,
+)
 from vectorize.engine.images import ALLOWED_FORMATS, NormalizedImage, downscale, normalize_image
 from vectorize.engine.parameters import (
     AUTO,
@@ -31,6 +37,7 @@ __all__ = [
     "NormalizedImage",
     "TraceFailed",
     "TraceResult",
+    "TraceTimedOut",
     "choose_preset",
     "downscale",
     "normalize_image",

@@ -13,6 +13,11 @@ class EngineError(Exception):
             self.code = code
         self.details = details or {}
 
+    def __reduce__(self):
+        # Raised in a child process (isolation.run_isolated) and re-raised in the parent: keep
+        # the code and details across pickling, not only the message.
+        return (type(self), (self.message, self.code, self.details))
+
 
 class ImageRejected(EngineError):
     """The bytes are not an image we accept (format, size, damage)."""
@@ -30,3 +35,9 @@ class TraceFailed(EngineError):
     """The tracer itself failed on a valid image (vtracer raised or panicked)."""
 
     code = "trace_failed"
+
+
+class TraceTimedOut(EngineError):
+    """Tracing ran past its time limit and was stopped."""
+
+    code = "timed_out"

@@ -34,7 +34,12 @@ class NormalizedImage:
         return self.width * self.height
 
 
-def normalize_image(data: bytes, *, max_pixels: int) -> NormalizedImage:
+# The tracer fails on images millions of pixels long (a 3,000,000 x 13 strip): no real picture
+# is longer than this on a side, and within it every shape traces (a 1 x 100,000 line does).
+MAX_SIDE = 100_000
+
+
+def normalize_image(data: bytes, *, max_pixels: int, max_side: int = MAX_SIDE) -> NormalizedImage:
     """Return `data` as a metadata-free RGB or RGBA PNG, or raise ImageRejected saying why."""
     if not data:
         raise ImageRejected("The file is empty.", code="empty_file")
@@ -58,6 +63,13 @@ def normalize_image(data: bytes, *, max_pixels: int) -> NormalizedImage:
             # Checked from the header, before a single pixel is decoded.
             if width * height > max_pixels:
                 raise _too_many_pixels(max_pixels, width, height)
+            if max(width, height) > max_side:
+                raise ImageRejected(
+                    f"The image is too long ({width} x {height}): a side may be at most "
+                    f"{max_side:,} pixels.",
+                    code="side_too_long",
+                    details={"max_side": max_side, "width": width, "height": height},
+                )
             source_format = image.format or "unknown"
             try:
                 image.seek(0)  # GIF and TIFF: the first frame only

@@ -7,6 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from accounts import services as account_services
+from payments.selectors import balance_for_user
 from vectorcraft.api import ReadThrottle
 from vectorize import services
 from vectorize.models import Batch, IdempotentRequest, Vectorization
@@ -296,15 +297,20 @@ def test_it_works_for_a_logged_in_browser_session_with_csrf(bench_dir, user):
     assert b"Vectorization List Create" in page.content  # DRF's browsable API page
 
 
-def test_it_replays_an_idempotent_request_without_a_second_job(api, bench_dir):
+def test_it_replays_an_idempotent_request_without_a_second_job(api, bench_dir, user):
     first = api.post(URL, {"image": _image(bench_dir)}, HTTP_IDEMPOTENCY_KEY="job-1")
     again = api.post(URL, {"image": _image(bench_dir)}, HTTP_IDEMPOTENCY_KEY="job-1")
 
     assert first.status_code == again.status_code == 202
     assert again.json() == first.json()
-    assert again["Location"] == first["Location"]
     assert again["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first
+    # The replay is the first answer again, every header that says what it did included.
+    for header in ("Location", "X-Credits-Charged", "X-Credits-Remaining"):
+        assert again[header] == first[header], header
+    assert (first["X-Credits-Charged"], first["X-Credits-Remaining"]) == ("1", "99")
     assert Vectorization.objects.count() == 1
+    assert balance_for_user(user=user) == 99  # charged once
 
 
 def test_it_refuses_a_reused_key_for_a_different_request(api, bench_dir):

@@ -134,3 +134,57 @@ def test_photos_over_1024_pixels_and_a_phone_screenshot_convert_in_a_real_cluste
             job.error_message,
         )
         assert 0 < job.metrics["ssim"] <= 1
+
+
+@pytest.mark.qcluster_env(Q_CLUSTER_NAME="previews")
+def test_previews_have_a_queue_and_workers_of_their_own(user, bench_dir, qcluster):
+    # Only the preview cluster runs: a preview is traced, a paid job waits for its own workers.
+    paid = services.vectorization_create(
+        owner=user,
+        upload=SimpleUploadedFile("paid.png", (bench_dir / "logo_ruby.png").read_bytes()),
+    )
+    preview = services.vectorization_create(
+        owner=user,
+        upload=SimpleUploadedFile("free.png", (bench_dir / "logo_ruby.png").read_bytes()),
+        mode="preview",
+    )
+
+    wait_for(
+        lambda: _finished(preview.pk),
+        timeout=60,
+        message=f"preview not finished; cluster log:\n{qcluster.log_path.read_text()}",
+    )
+
+    assert Vectorization.objects.get(pk=preview.pk).status == "succeeded"
+    assert Vectorization.objects.get(pk=paid.pk).status == "queued"
+
+
+@pytest.mark.qcluster_env(JOB_TIMEOUT="2", ISOLATE_ABOVE_PIXELS="1000")
+def test_a_job_past_the_time_limit_is_stopped_failed_once_refunded_and_the_worker_goes_on(
+    user, bench_dir, qcluster
+):
+    from payments.selectors import balance_for_user
+
+    before = balance_for_user(user=user)
+    # A photo of 2 megapixels takes several seconds to trace: past this cluster's 2-second limit.
+    slow = services.vectorization_create(
+        owner=user,
+        upload=SimpleUploadedFile("slow.jpg", realworld.photo_of_size(bench_dir, 1800, 1200)),
+        preset="photo",
+    )
+    quick = services.vectorization_create(
+        owner=user, upload=SimpleUploadedFile("strip.png", realworld.strip(40, 30))
+    )
+
+    wait_for(
+        lambda: Vectorization.objects.filter(status__in=Vectorization.FINISHED).count() == 2,
+        timeout=60,
+        message=f"jobs not finished; cluster log:\n{qcluster.log_path.read_text()}",
+    )
+
+    slow.refresh_from_db()
+    assert (slow.status, slow.error_code, slow.attempts) == ("failed", "timed_out", 1)
+    assert "longer than the 2-second limit" in slow.error_message
+    assert Vectorization.objects.get(pk=quick.pk).status == "succeeded"
+    assert balance_for_user(user=user) == before - 1  # the slow job's credit came back
+    assert "reincarnated worker" not in qcluster.log_path.read_text()
