@@ -19,6 +19,7 @@ from pathlib import Path
 import vtracer
 from PIL import Image
 
+from vectorize.engine.cost import estimate_seconds
 from vectorize.engine.fidelity import fidelity_report, render_png, ssim
 from vectorize.engine.images import normalize_image
 from vectorize.engine.tracing import trace
@@ -142,12 +143,14 @@ SCALING_SIDES = (1024, 4096)  # 1 and 16 megapixels
 def job_cost(path: Path) -> dict:
     """Time and peak memory of one job (normalise + trace auto + fidelity report) in this
     process, from the file as uploaded."""
+    estimate = estimate_seconds(normalize_image(path.read_bytes(), max_pixels=40_000_000).png)
     started = time.perf_counter()
     image = normalize_image(path.read_bytes(), max_pixels=40_000_000)
     result = trace(image.png, preset="auto")
     traced = time.perf_counter()
     report = fidelity_report(result.svg, image.png)
     return {
+        "estimate_seconds": estimate,
         "seconds": traced - started,
         "fidelity_seconds": time.perf_counter() - traced,
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -160,9 +163,19 @@ def job_cost(path: Path) -> dict:
     }
 
 
-def _job_in_fresh_process(path: Path) -> dict:
+def estimate_only(path: Path) -> dict:
+    """The cost estimate alone, for an input the service refuses (tracing it would take hours)."""
+    image = normalize_image(path.read_bytes(), max_pixels=40_000_000)
+    return {
+        "estimate_seconds": estimate_seconds(image.png),
+        "width": image.width,
+        "height": image.height,
+    }
+
+
+def _job_in_fresh_process(path: Path, mode: str = "--job") -> dict:
     output = subprocess.run(  # noqa: S603 (our own module, fixed arguments)
-        [sys.executable, "-m", "vectorize.engine.benchmark", "--job", str(path)],
+        [sys.executable, "-m", "vectorize.engine.benchmark", mode, str(path)],
         check=True,
         capture_output=True,
         text=True,
@@ -201,28 +214,40 @@ def real_world(corpus: Path) -> list[dict]:
         "strip 5000x10, PNG": realworld.strip(5000, 10),
         "strip 1x1025, PNG": realworld.strip(1, 1025),
         "flat art at the 40 MP limit, PNG": realworld.flat_art(8000, 5000),
+        "1-bit noise at 2 MP, PNG": realworld.noise(1414, 1414),
     }
+    # Refused by the estimate (it would run for hours): estimated only.
+    refused = {"1-bit noise at the 40 MP limit, PNG": realworld.noise(8000, 5000)}
     rows = []
     with tempfile.TemporaryDirectory() as folder:
-        for name, data in inputs.items():
+        for name, data in [*inputs.items(), *refused.items()]:
             path = Path(folder) / "upload"
             path.write_bytes(data)
-            rows.append(
-                {"input": name, "upload_kb": len(data) / 1024, **_job_in_fresh_process(path)}
-            )
+            mode = "--estimate" if name in refused else "--job"
+            measured = _job_in_fresh_process(path, mode)
+            rows.append({"input": name, "upload_kb": len(data) / 1024, **measured})
     return rows
 
 
 def real_world_table(rows: list[dict]) -> str:
     lines = [
-        "| input | upload KB | size | preset | seconds | fidelity s | peak MB | SSIM | SVG KB |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| input | upload KB | size | preset | estimate s | seconds | fidelity s | peak MB "
+        "| SSIM | SVG KB |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
+        size = f"{row['width']}x{row['height']}"
+        estimate = f"{row['estimate_seconds']:.1f}"
+        if "seconds" not in row:
+            lines.append(
+                f"| {row['input']} | {row['upload_kb']:.0f} | {size} | - | {estimate} "
+                "| refused (too_complex) | - | - | - | - |"
+            )
+            continue
         lines.append(
-            f"| {row['input']} | {row['upload_kb']:.0f} | {row['width']}x{row['height']} "
-            f"| {row['preset']} | {row['seconds']:.2f} | {row['fidelity_seconds']:.2f} "
-            f"| {row['peak_mb']:.0f} | {row['ssim']:.3f} | {row['svg_kb']:.0f} |"
+            f"| {row['input']} | {row['upload_kb']:.0f} | {size} | {row['preset']} | {estimate} "
+            f"| {row['seconds']:.2f} | {row['fidelity_seconds']:.2f} | {row['peak_mb']:.0f} "
+            f"| {row['ssim']:.3f} | {row['svg_kb']:.0f} |"
         )
     return "\n".join(lines)
 
@@ -242,8 +267,9 @@ def scaling_table(rows: list[dict]) -> str:
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) == 3 and argv[1] == "--job":
-        print(json.dumps(job_cost(Path(argv[2]))))
+    if len(argv) == 3 and argv[1] in ("--job", "--estimate"):
+        measure_one = job_cost if argv[1] == "--job" else estimate_only
+        print(json.dumps(measure_one(Path(argv[2]))))
         return
     corpus = Path(argv[1] if len(argv) > 1 else "../shared/bench/public")
     print(markdown_table(summarize(measure(corpus))))

@@ -92,3 +92,9 @@ def flat_art(width: int, height: int, seed: int = 0) -> bytes:
         y0, y1 = sorted(rng.integers(0, height, 2))
         draw.rectangle((x0, y0, x1, y1), fill=tuple(int(c) for c in rng.integers(0, 256, 3)))
     return _encoded(image, "PNG", compress_level=1)
+
+
+def noise(width: int, height: int, seed: int = 7) -> bytes:
+    """1-bit noise as PNG: a few bits a pixel to send, the most expensive picture to trace."""
+    pixels = np.random.default_rng(seed).random((height, width)) > 0.5
+    return _encoded(Image.fromarray(pixels), "PNG")

@@ -1,15 +1,12 @@
 """Free work cannot starve paying users: caps per account, ?wait= that cannot hold every thread,
 images that would not finish refused before they cost anything, a hard limit on tracing."""
 
-import io
 import os
 import threading
 import time
 
-import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from PIL import Image
 from rest_framework.test import APIClient
 
 from accounts.services import api_key_create
@@ -27,14 +24,6 @@ URL = "/api/v1/vectorizations/"
 
 def _upload(bench_dir, name="emoji_1F309.png"):
     return (bench_dir / name).open("rb")
-
-
-def _noise_png(width: int, height: int) -> bytes:
-    """1-bit noise: a few bytes a pixel to send, the most expensive picture there is to trace."""
-    pixels = np.random.default_rng(7).random((height, width)) > 0.5
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def _assert_envelope(response, status_code, code):
@@ -96,7 +85,7 @@ def test_a_burst_of_one_account_cannot_pass_the_in_flight_cap_together(user, ben
 @pytest.mark.django_db
 def test_an_image_that_would_not_finish_is_refused_before_it_costs_anything(api, user, media_root):
     # The reported case: a 5 MB PNG of 1-bit noise at 40 megapixels.
-    data = _noise_png(8000, 5000)
+    data = realworld.noise(8000, 5000)
     assert len(data) < 6_000_000
     before = balance_for_user(user=user)
 

@@ -6,10 +6,12 @@ worker node killed with SIGKILL mid-job, Redis restarted mid-run, PostgreSQL sto
 import shutil
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
 import redis
+import requests
 from django.conf import settings
 
 from accounts import services as account_services
@@ -263,3 +265,56 @@ def test_the_web_answers_503_while_postgresql_is_down_then_recovers_without_a_re
             assert nodes.processes["web-1"].poll() is None
         finally:
             nodes.stop()
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_waiting_previews_leave_a_web_node_free_to_answer(
+    tmp_path, static_root, transactional_db, bench_dir, django_user_model
+):
+    # One gunicorn process of 4 threads and no cluster: a job never finishes, so every ?wait=
+    # that is held lasts its whole length.
+    env = production_env(
+        database_url=_database_url_for_tests(),
+        redis_url=settings.REDIS_URL,
+        static_root=static_root,
+        media_env={"MEDIA_ROOT": str(tmp_path / "media")},
+    )
+    nodes = Stack(tmp_path / "nodes", {**env, "WEB_CONCURRENCY": "1", "GUNICORN_THREADS": "4"})
+    try:
+        url = nodes.start_web("web")
+        users = []
+        for index in range(8):
+            owner = django_user_model.objects.create_user(email=f"free{index}@example.com")
+            users.append(ApiUser(account_services.api_key_create(user=owner, name="w")[1]))
+        png = (bench_dir / "emoji_1F309.png").read_bytes()
+        answers = []
+
+        def wait_for_preview(user):
+            started = time.monotonic()
+            response = requests.post(
+                f"{url}/api/v1/vectorizations/?wait=8",
+                headers=user.headers,
+                files={"image": ("free.png", png, "image/png")},
+                data={"mode": "preview"},
+                timeout=60,
+            )
+            answers.append((response.status_code, response.headers.get("X-Wait-Skipped")))
+            return time.monotonic() - started
+
+        threads = [threading.Thread(target=wait_for_preview, args=(user,)) for user in users]
+        for thread in threads:
+            thread.start()
+        time.sleep(3)  # every request is in: two held, the rest answered
+        started = time.monotonic()
+        live = requests.get(f"{url}/health/live", timeout=30)
+        live_seconds = time.monotonic() - started
+        for thread in threads:
+            thread.join()
+    finally:
+        nodes.stop()
+
+    assert live.status_code == 200
+    assert live_seconds < 2, f"/health/live took {live_seconds:.1f} s"
+    assert [status for status, _ in answers] == [202] * 8
+    assert sum(1 for _, skipped in answers if skipped == "true") == 6  # 2 waits per process

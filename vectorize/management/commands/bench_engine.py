@@ -56,7 +56,9 @@ class Command(BaseCommand):
                 "Real-world uploads: inputs shaped like what people send (made by "
                 "`vectorize/tests/realworld.py` from the corpus's photos and scan), each job "
                 "(normalise + trace `auto`, then the fidelity report) in a fresh process. "
-                "`seconds` is normalising and tracing; `fidelity s` the report after it.",
+                "`estimate s` is the cost estimate the service makes before accepting an image "
+                "(CPU seconds; over `JOB_TIMEOUT`, 300, it is refused), `seconds` normalising and "
+                "tracing, `fidelity s` the report after it.",
                 "",
                 real_world,
                 END,
