@@ -153,7 +153,7 @@ def job_cost(path: Path) -> dict:
         "estimate_seconds": estimate,
         "seconds": traced - started,
         "fidelity_seconds": time.perf_counter() - traced,
-        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_mb": _peak_rss_mb(),
         "megapixels": image.pixels / 1_000_000,
         "width": image.width,
         "height": image.height,
@@ -161,6 +161,16 @@ def job_cost(path: Path) -> dict:
         "ssim": report["ssim"],
         "svg_kb": len(result.svg.encode()) / 1024,
     }
+
+
+def _peak_rss_mb() -> float:
+    """This process's own peak resident memory (VmHWM). Not getrusage's ru_maxrss: Linux carries
+    that across exec, so a job started from a large benchmark process would report the parent's
+    resident size at the fork."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def estimate_only(path: Path) -> dict:

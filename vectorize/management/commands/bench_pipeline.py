@@ -280,7 +280,15 @@ class Command(BaseCommand):
             static_root=work / "static",
             media_env={"MEDIA_ROOT": str(work / "media")},
         )
-        env.update({"Q_BROKER": broker, "Q_WORKERS": str(WORKERS), "API_SUBMIT_RATE": "100000/min"})
+        env.update(
+            {
+                "Q_BROKER": broker,
+                "Q_WORKERS": str(WORKERS),
+                # One account sends the whole corpus at once: no rate or in-flight cap applies.
+                "API_SUBMIT_RATE": "100000/min",
+                "MAX_JOBS_IN_FLIGHT": "100000",
+            }
+        )
         stack = localstack.Stack(work / f"nodes-{broker}", env)
         url = stack.start_web("web")
         stack.start_cluster("worker")
