@@ -140,12 +140,6 @@ class Vectorization(models.Model):
             return None
         return round((self.started_at - self.created_at).total_seconds() * 1000)
 
-    @property
-    def total_ms(self) -> int | None:
-        if not self.finished_at:
-            return None
-        return round((self.finished_at - self.created_at).total_seconds() * 1000)
-
 
 class IdempotentRequest(models.Model):
     """The first response to a POST sent with an Idempotency-Key, replayed for 24 hours."""
