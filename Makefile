@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format migrate superuser worker web bench loadtest deploy-check system-deps browser-deps deploy-deps clean-venv help
+.PHONY: run test lint format migrate superuser worker web bench loadtest deploy-check system-deps browser-deps deploy-deps clean-venv help lock upgrade
 
 help:
 	@echo "make run        install, migrate and start the web server and a Q cluster"
@@ -16,6 +16,8 @@ help:
 	@echo "make bench      engine benchmark on ../shared/bench; writes docs/BENCHMARKS.md"
 	@echo "make loadtest   locust, 100 users for 60 s against gunicorn on PostgreSQL + Redis; writes docs/BENCHMARKS.md"
 	@echo "make deploy-check  Django's deployment checks with the production variables you set"
+	@echo "make lock       re-lock uv.lock after changing pyproject.toml's dependencies"
+	@echo "make upgrade    move every locked package to its newest allowed version"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,14 +43,31 @@ deploy-deps:
 	  echo "Installing nginx and systemd (needed by the tests of docs/DEPLOY.md)"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nginx systemd; }
 
-# Stamp files: reinstall only when a requirements file changes.
-$(VENV)/.runtime-installed: requirements.txt | $(BIN)/python system-deps
-	$(BIN)/pip install --quiet -r requirements.txt
+# Dependencies: declared once in pyproject.toml, every version pinned with hashes in uv.lock.
+# uv (itself pinned) installs exactly the lock into .venv; --inexact leaves uv in place.
+UV_VERSION := 0.13.10
+UV := $(BIN)/uv
+UV_SYNC := UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --inexact --python $(BIN)/python
+
+$(UV): | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+# Stamp files: reinstall only when the lock changes.
+$(VENV)/.runtime-installed: uv.lock pyproject.toml | $(UV) system-deps
+	$(UV_SYNC) --no-dev --quiet
 	@touch $@
 
-$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python system-deps browser-deps
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+$(VENV)/.dev-installed: uv.lock pyproject.toml | $(UV) system-deps browser-deps
+	$(UV_SYNC) --quiet
 	@touch $@ $(VENV)/.runtime-installed
+
+# After changing pyproject.toml's dependencies: `make lock` re-resolves what changed, keeping
+# every other pin; `make upgrade` moves every package to its newest allowed version.
+lock: $(UV)
+	$(UV) lock --python $(BIN)/python
+
+upgrade: $(UV)
+	$(UV) lock --upgrade --python $(BIN)/python
 
 migrate: $(VENV)/.runtime-installed
 	$(BIN)/python manage.py migrate --noinput
