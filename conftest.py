@@ -18,8 +18,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
+from benchmarks.localstack import collect_static, free_port, production_env
 from vectorcraft.config import s3_media_storage
-from vectorize.localstack import collect_static, free_port, production_env
 from vectorize.tests.helpers import wait_for_port
 
 ROOT = Path(__file__).resolve().parent

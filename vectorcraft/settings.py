@@ -82,6 +82,10 @@ INSTALLED_APPS = [
     "payments",
     "dashboard",
 ]
+if not PRODUCTION:
+    # Tooling, not the product: `manage.py bench_engine`, `bench_pipeline` and `loadtest`
+    # (make bench, make loadtest). The product apps import nothing from it.
+    INSTALLED_APPS.append("benchmarks")
 
 MIDDLEWARE = [
     "vectorcraft.logging.RequestIdMiddleware",

@@ -10,7 +10,7 @@ import pytest
 from django.core.cache import caches
 from django.db import connection
 
-from vectorize.localstack import free_port
+from benchmarks.localstack import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

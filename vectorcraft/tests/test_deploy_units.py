@@ -6,7 +6,7 @@ import re
 import shutil
 import subprocess
 
-from vectorize.localstack import ROOT
+from benchmarks.localstack import ROOT
 
 UNIT = re.compile(r"```ini\n# /etc/systemd/system/(\S+)\n(.*?)```", flags=re.DOTALL)
 

@@ -16,8 +16,8 @@ import requests
 from django.conf import settings
 
 from accounts import services as account_services
+from benchmarks.localstack import ROOT, Stack, free_port, production_env
 from conftest import _database_url_for_tests
-from vectorize.localstack import ROOT, Stack, free_port, production_env
 from vectorize.models import Vectorization
 from vectorize.tests.helpers import wait_for_port
 from vectorize.tests.stack import ApiUser

@@ -9,7 +9,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from accounts import services as account_services
-from vectorize.localstack import free_port
+from benchmarks.localstack import free_port
 
 pytestmark = pytest.mark.django_db
 

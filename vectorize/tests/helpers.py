@@ -13,7 +13,7 @@ import pytest
 import resvg_py
 from PIL import Image
 
-from vectorize import localstack
+from benchmarks import localstack
 
 
 def png_bytes(image: Image.Image, **save_options) -> bytes:

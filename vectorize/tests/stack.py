@@ -9,7 +9,7 @@ from pathlib import Path
 
 import requests
 
-from vectorize.localstack import free_port
+from benchmarks.localstack import free_port
 
 
 class ApiUser:

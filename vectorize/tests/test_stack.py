@@ -15,10 +15,10 @@ import requests
 from django.conf import settings
 
 from accounts import services as account_services
+from benchmarks.localstack import ROOT, Stack, free_port, production_env
 from conftest import _database_url_for_tests, bucket_keys
 from payments.models import CreditEntry
 from payments.selectors import balance_for_user
-from vectorize.localstack import ROOT, Stack, free_port, production_env
 from vectorize.models import Vectorization
 from vectorize.tests.helpers import noise_png, wait_for, wait_for_port
 from vectorize.tests.stack import ApiUser, PrivatePostgres

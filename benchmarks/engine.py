@@ -1,6 +1,6 @@
 """Engine benchmark over the image corpus: `auto` against two vtracer reference settings.
 
-Plain Python: `python -m vectorize.engine.benchmark ../shared/bench/public`, or
+Plain Python: `python -m benchmarks.engine ../shared/bench/public`, or
 `manage.py bench_engine` (which `make bench` calls) to also write docs/BENCHMARKS.md.
 """
 
@@ -185,7 +185,7 @@ def estimate_only(path: Path) -> dict:
 
 def _job_in_fresh_process(path: Path, mode: str = "--job") -> dict:
     output = subprocess.run(  # noqa: S603 (our own module, fixed arguments)
-        [sys.executable, "-m", "vectorize.engine.benchmark", mode, str(path)],
+        [sys.executable, "-m", "benchmarks.engine", mode, str(path)],
         check=True,
         capture_output=True,
         text=True,

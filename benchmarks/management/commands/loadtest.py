@@ -15,11 +15,13 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import User
 from accounts.services import api_key_create
+from benchmarks import localstack
+from benchmarks import report as benchreport
 from payments.services import credits_book
-from vectorize import benchreport, localstack, services
+from vectorize import services
 
 SECTION = "load-test"
-LOCUSTFILE = Path(settings.BASE_DIR) / "loadtest" / "locustfile.py"
+LOCUSTFILE = Path(__file__).resolve().parents[2] / "locustfile.py"
 LOCUST = Path(sys.executable).with_name("locust")
 STATUS = "GET /api/v1/vectorizations/{id}/"
 LIVE = "GET /health/live"
@@ -130,7 +132,7 @@ class Command(BaseCommand):
 
 
 def locust_run(url, user_class, *, users, seconds, work: Path, accounts: Path) -> dict:
-    """Run one of loadtest/locustfile.py's user classes headless; locust's CSV rows of it: its
+    """Run one of benchmarks/locustfile.py's user classes headless; locust's CSV rows of it: its
     "stats" (one per endpoint, then "Aggregated") and its "failures"."""
     prefix = work / user_class
     command = [

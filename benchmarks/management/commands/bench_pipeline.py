@@ -20,8 +20,10 @@ from urllib3 import encode_multipart_formdata
 
 from accounts.models import User
 from accounts.services import api_key_create
+from benchmarks import localstack
+from benchmarks import report as benchreport
 from payments.services import credits_book
-from vectorize import benchreport, engine, localstack
+from vectorize import engine
 from vectorize.engine.fidelity import fidelity_report
 from vectorize.errors import VectorizeErrorCode
 from vectorize.models import Vectorization

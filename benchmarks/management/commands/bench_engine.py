@@ -2,8 +2,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
-from vectorize import benchreport
-from vectorize.engine import benchmark
+from benchmarks import engine as benchmark
+from benchmarks import report as benchreport
 
 SECTION = "engine-benchmark"
 START, END = benchreport.markers(SECTION)
