@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from accounts.services import api_key_create
 from vectorize import services
 from vectorize.models import Vectorization
-from vectorize.tasks import vectorization_enqueue
+from vectorize.services import vectorization_enqueue
 from vectorize.tests import realworld
 from vectorize.tests.factories import queued_job
 from vectorize.tests.helpers import wait_for

@@ -12,7 +12,8 @@ from payments.models import CreditEntry
 from payments.selectors import balance_for_user
 from vectorize import services
 from vectorize.models import Vectorization
-from vectorize.tasks import vectorization_enqueue, vectorization_process
+from vectorize.services import vectorization_enqueue
+from vectorize.tasks import vectorization_process
 from vectorize.tests.factories import queued_job
 from vectorize.tests.helpers import noise_png, wait_for
 

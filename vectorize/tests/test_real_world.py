@@ -20,6 +20,7 @@ from vectorize.engine.images import MAX_SIDE
 from vectorize.engine.tracing import TRACE_MAX_PIXELS
 from vectorize.errors import VectorizeErrorCode
 from vectorize.models import Vectorization
+from vectorize.services import running
 from vectorize.tasks import vectorization_process
 from vectorize.tests import realworld
 
@@ -158,7 +159,7 @@ def test_code_that_raises_inside_a_job_fails_it_at_once_with_its_credit_back(
     def broken_report(svg, png):  # a bug of ours, such as the old size mismatch
         raise ValueError("Input images must have the same dimensions.")
 
-    monkeypatch.setattr(services, "fidelity_report", broken_report)
+    monkeypatch.setattr(running, "fidelity_report", broken_report)
     with caplog.at_level(logging.ERROR, logger="vectorize.services"):
         assert vectorization_process(str(job.pk)) == "failed"
         # A second message for the same job changes nothing and refunds nothing.

@@ -8,8 +8,9 @@ from django.utils import timezone
 
 from conftest import bucket_keys
 from payments.selectors import balance_for_user
-from vectorize import services
+from vectorize import engine, services
 from vectorize.models import Vectorization
+from vectorize.services import running
 from vectorize.tests.factories import queued_job
 
 pytestmark = pytest.mark.django_db
@@ -72,10 +73,8 @@ def test_a_retried_job_replaces_its_output_under_the_same_name(s3_media, user, b
     first_name = job.output_file.name
 
     Vectorization.objects.filter(pk=job.pk).update(status=Vectorization.Status.RUNNING)
-    result = services.engine.trace(
-        client.get_object(Bucket=bucket, Key=job.input_file.name)["Body"].read()
-    )
-    services._finish_succeeded(Vectorization.objects.get(pk=job.pk), result)
+    result = engine.trace(client.get_object(Bucket=bucket, Key=job.input_file.name)["Body"].read())
+    running._finish_succeeded(Vectorization.objects.get(pk=job.pk), result)
 
     job.refresh_from_db()
     assert job.output_file.name == first_name

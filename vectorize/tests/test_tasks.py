@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from vectorize import engine, services
 from vectorize.models import Vectorization, output_upload_to
+from vectorize.services import running
 from vectorize.tasks import vectorization_process
 from vectorize.tests.factories import queued_job
 
@@ -64,23 +65,23 @@ def _traced(job):
 
 def test_a_job_deleted_while_it_was_traced_leaves_no_output_behind(user, bench_dir, media_root):
     job = queued_job(user, bench_dir)
-    job = services._claim(job.pk)
+    job = running._claim(job.pk)
     result = _traced(job)
     Vectorization.objects.filter(pk=job.pk).delete()
 
-    assert services._finish_succeeded(job, result) is None
+    assert running._finish_succeeded(job, result) is None
 
     assert not (media_root / output_upload_to(job, "x")).exists()
 
 
 def test_a_job_failed_while_it_was_traced_keeps_its_failure(user, bench_dir, media_root):
     job = queued_job(user, bench_dir)
-    job = services._claim(job.pk)
+    job = running._claim(job.pk)
     result = _traced(job)
     # The reaper gave up on it meanwhile (and refunded it).
     Vectorization.objects.filter(pk=job.pk).update(status=Status.FAILED, error_code="gave_up")
 
-    current = services._finish_succeeded(job, result)
+    current = running._finish_succeeded(job, result)
 
     assert (current.status, current.error_code, current.output_file.name) == (
         Status.FAILED,
@@ -94,12 +95,12 @@ def test_a_job_queued_again_while_it_was_traced_keeps_the_file_for_its_next_run(
     user, bench_dir, media_root
 ):
     job = queued_job(user, bench_dir)
-    job = services._claim(job.pk)
+    job = running._claim(job.pk)
     result = _traced(job)
     # The reaper queued it again meanwhile; its next run writes the same file.
     Vectorization.objects.filter(pk=job.pk).update(status=Status.QUEUED)
 
-    current = services._finish_succeeded(job, result)
+    current = running._finish_succeeded(job, result)
 
     assert (current.status, current.output_file.name) == (Status.QUEUED, "")
     assert (media_root / output_upload_to(job, "x")).exists()
