@@ -6,12 +6,11 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.cache import forget_api_key, forget_api_keys, remember_api_key
 from accounts.errors import AccountsErrorCode
 from accounts.models import ApiKey, User
-from accounts.selectors import forget_api_key, forget_api_keys, remember_api_key
 from vectorcraft.errors import ApplicationError
-from vectorize.models import Vectorization
-from vectorize.selectors import vectorizations_forget
+from vectorize.services import vectorizations_delete_for_owner
 
 logger = logging.getLogger(__name__)
 
@@ -63,14 +62,10 @@ def user_delete(*, user: User) -> None:
     The user row stays, anonymised and unable to log in, so records that accounting must keep
     can still point at it.
     """
-    files = []
     with transaction.atomic():
         user = get_user_model().objects.select_for_update().get(pk=user.pk)
-        jobs = list(Vectorization.objects.filter(owner=user))
-        for job in jobs:
-            files.extend(file for file in (job.input_file, job.output_file) if file)
-        vectorizations_forget(vectorization_ids=[job.pk for job in jobs])
-        Vectorization.objects.filter(owner=user).delete()
+        # The jobs are vectorize's rows: its service deletes them and their files.
+        vectorizations_delete_for_owner(owner=user)
         prefixes = list(ApiKey.objects.filter(user=user).values_list("prefix", flat=True))
         transaction.on_commit(lambda: forget_api_keys(prefixes=prefixes))
         ApiKey.objects.filter(user=user).delete()
@@ -90,5 +85,4 @@ def user_delete(*, user: User) -> None:
                 "password",
             ]
         )
-        transaction.on_commit(lambda: [file.delete(save=False) for file in files])
     logger.info("user %s deleted their account", user.pk)

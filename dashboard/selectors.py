@@ -8,18 +8,16 @@ from statistics import quantiles
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.db.models import Count, Max, Min, Q, Sum
 from django.db.models.functions import TruncDay, TruncHour
 from django.utils import timezone
 from django_q.status import Stat
 
+from dashboard import cache as summary_cache
 from payments.models import CreditEntry, Order
 from vectorize.errors import VectorizeErrorCode
 from vectorize.models import Vectorization
 
-CACHE_KEY = "dashboard:summary"
-CACHE_SECONDS = 30
 SAMPLE = 2000  # recent jobs the percentiles are computed over
 
 Status = Vectorization.Status
@@ -192,9 +190,9 @@ def business_stats(now) -> dict:
 
 
 def dashboard_summary(*, fresh: bool = False) -> dict:
-    """Everything the dashboard shows, cached for CACHE_SECONDS so opening it is cheap."""
+    """Everything the dashboard shows, kept a while by dashboard/cache.py so opening it is cheap."""
     if not fresh:
-        cached = cache.get(CACHE_KEY)
+        cached = summary_cache.summary_cached()
         if cached is not None:
             return cached
     now = timezone.now()
@@ -206,5 +204,5 @@ def dashboard_summary(*, fresh: bool = False) -> dict:
         "jobs": job_stats(now),
         "business": business_stats(now),
     }
-    cache.set(CACHE_KEY, summary, CACHE_SECONDS)
+    summary_cache.summary_store(summary)
     return summary

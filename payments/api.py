@@ -2,9 +2,9 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from idempotency.decorators import idempotent
 from payments import paypal, selectors, services
 from vectorcraft.api import ApiView, ErrorEnvelopeSerializer
-from vectorcraft.idempotency import idempotent
 
 
 class CreditPackSerializer(serializers.Serializer):

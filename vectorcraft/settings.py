@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "corsheaders",
     "health_check",
+    "idempotency",
     "accounts",
     "vectorize",
     "payments",

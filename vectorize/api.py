@@ -20,9 +20,9 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
+from idempotency.decorators import idempotent
 from payments.selectors import balance_for_user, price_for
 from vectorcraft.api import ApiView, ErrorEnvelopeSerializer, error_response
-from vectorcraft.idempotency import idempotent
 from vectorize import downloads, selectors, services
 from vectorize.engine.exports import FORMATS
 from vectorize.models import Vectorization

@@ -12,6 +12,7 @@ from vectorize.services.files import (
     vectorization_delete,
     vectorization_export,
     vectorization_file_open,
+    vectorizations_delete_for_owner,
 )
 from vectorize.services.housekeeping import (
     vectorization_requeue,
@@ -41,6 +42,7 @@ __all__ = [
     "vectorization_requeue",
     "vectorization_rerun",
     "vectorization_run",
+    "vectorizations_delete_for_owner",
     "vectorizations_expire_files",
     "vectorizations_reap",
 ]

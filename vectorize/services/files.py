@@ -9,10 +9,10 @@ from payments.services import (
     credits_refund_for_job,
 )
 from vectorcraft.errors import ApplicationError
+from vectorize.cache import vectorization_forget, vectorizations_forget
 from vectorize.engine import exports
 from vectorize.errors import VectorizeErrorCode
 from vectorize.models import Vectorization
-from vectorize.selectors import vectorization_forget
 
 logger = logging.getLogger(__name__)
 Status = Vectorization.Status
@@ -70,3 +70,17 @@ def vectorization_delete(*, vectorization: Vectorization) -> None:
         vectorization_forget(vectorization_id=vectorization.pk)
         vectorization.delete()
         transaction.on_commit(lambda: [file.delete(save=False) for file in files if file])
+
+
+def vectorizations_delete_for_owner(*, owner) -> int:
+    """Delete every job of an account with its files (the account is being deleted). Runs in
+    the caller's transaction; the files go once it commits. Returns how many jobs went."""
+    files = []
+    with transaction.atomic():
+        jobs = list(Vectorization.objects.filter(owner=owner))
+        for job in jobs:
+            files.extend(file for file in (job.input_file, job.output_file) if file)
+        vectorizations_forget(vectorization_ids=[job.pk for job in jobs])
+        Vectorization.objects.filter(owner=owner).delete()
+        transaction.on_commit(lambda: [file.delete(save=False) for file in files])
+    return len(jobs)

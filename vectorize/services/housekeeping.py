@@ -10,9 +10,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from vectorize.cache import vectorization_forget, vectorizations_forget
 from vectorize.errors import VectorizeErrorCode
 from vectorize.models import Vectorization
-from vectorize.selectors import vectorization_forget, vectorizations_forget
 from vectorize.services.queue import enqueue as _enqueue
 from vectorize.services.running import mark_failed as _mark_failed
 from vectorize.services.running import worker_time_limit as _worker_time_limit

@@ -17,11 +17,11 @@ from payments.services import (
 from vectorcraft.db import update_returning
 from vectorcraft.errors import ApplicationError
 from vectorize import engine
+from vectorize.cache import vectorization_forget
 from vectorize.engine.fidelity import fidelity_report
 from vectorize.engine.isolation import run_isolated
 from vectorize.errors import VectorizeErrorCode
 from vectorize.models import Vectorization, output_upload_to
-from vectorize.selectors import vectorization_forget
 from vectorize.services.files import vectorization_file_open
 
 logger = logging.getLogger(__name__)

@@ -7,10 +7,11 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from accounts import services as account_services
+from idempotency.models import IdempotentRequest
 from payments.selectors import balance_for_user
 from vectorcraft.api import ReadThrottle
 from vectorize import services
-from vectorize.models import Batch, IdempotentRequest, Vectorization
+from vectorize.models import Batch, Vectorization
 from vectorize.tasks import vectorization_process
 from vectorize.tests.factories import queued_job
 from vectorize.tests.helpers import bomb_png, run_together

@@ -1,5 +1,6 @@
 import pytest
 
+from vectorize import cache as representation_cache
 from vectorize import selectors
 from vectorize.models import Vectorization
 from vectorize.tasks import vectorization_process
@@ -43,7 +44,7 @@ def test_it_reads_the_database_when_the_cache_is_down(user, bench_dir, settings)
     representation = selectors.vectorization_representation_for_user(
         user=user, vectorization_id=job.pk, represent=_status
     )
-    selectors.vectorization_forget(vectorization_id=job.pk)
+    representation_cache.vectorization_forget(vectorization_id=job.pk)
 
     assert representation == {"status": "queued"}
 
@@ -59,7 +60,7 @@ def test_it_forgets_several_jobs_at_once_now_and_again_at_commit(
     Vectorization.objects.filter(pk__in=[job.pk for job in jobs]).update(status="failed")
 
     with django_capture_on_commit_callbacks() as callbacks:
-        selectors.vectorizations_forget(vectorization_ids=[job.pk for job in jobs])
+        representation_cache.vectorizations_forget(vectorization_ids=[job.pk for job in jobs])
 
     assert len(callbacks) == 1  # marked again once the change commits
     assert [

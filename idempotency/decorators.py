@@ -16,8 +16,8 @@ from django.utils import timezone
 from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 
+from idempotency.models import IdempotentRequest
 from vectorcraft.api import error_response
-from vectorize.models import IdempotentRequest
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
