@@ -77,7 +77,7 @@ PAYPAL_SIMULATOR ?= 1
 
 run: migrate
 	@echo
-	@echo "  VectorCraft is starting at http://$(HOST):$(PORT)/  (web + Q cluster; Ctrl-C stops both)"
+	@echo "  VectorCraft is starting at http://$(HOST):$(PORT)/  (web + Q clusters; Ctrl-C stops all)"
 	@echo
 	PATH="$(CURDIR)/$(BIN):$$PATH" HOST=$(HOST) PAYPAL_SIMULATOR=$(PAYPAL_SIMULATOR) \
 	  $(BIN)/honcho start --port $(PORT) --procfile Procfile
