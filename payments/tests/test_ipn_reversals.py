@@ -197,3 +197,35 @@ def test_invalid_ipns_mail_staff_once_per_incident(live_server, user, settings):
     alerts_check()
     [alert] = [message for message in mail.outbox if "invalid PayPal IPN" in message.subject]
     assert "5 invalid PayPal IPNs in 15 minutes" in alert.subject
+
+
+def test_a_refund_of_a_payment_we_never_had_changes_nothing_and_alerts_staff(paypal, user):
+    order = order_for(user, credits=50, price="5.00")
+    before = balance_for_user(user=user)
+
+    _refund(paypal, order, "REFUND0000000009", "-5.00", parent="NOSUCHPAYMENT0001")
+
+    assert balance_for_user(user=user) == before
+    assert not CreditEntry.objects.filter(kind="payment_reversal").exists()
+    assert any("Refunded for an unknown payment" in subject for subject in _alerts())
+
+
+def test_a_cancelled_checkout_shows_on_the_order_page_and_a_late_pending_does_not_undo_it(
+    paypal, user, client
+):
+    order = order_for(user, credits=50, price="5.00")
+    client.force_login(user)
+
+    client.get(f"/credits/orders/{order.pk}/cancelled/")
+
+    order.refresh_from_db()
+    assert order.status == "cancelled"
+    page = client.get(f"/credits/orders/{order.pk}/done/").content.decode()
+    assert "You cancelled this order; nothing was charged." in page
+    # A completed payment still arrives (the buyer paid in another tab): it is credited.
+    before = balance_for_user(user=user)
+    paypal(order)
+    assert balance_for_user(user=user) == before + 50
+    paypal(order, payment_status="Pending", pending_reason="echeck", txn_id="LATEPENDING000001")
+    order.refresh_from_db()
+    assert order.status == "paid"
