@@ -231,3 +231,52 @@ def test_it_fits_a_phone_screen(page, bench_dir):
 
     assert widths == dict.fromkeys(widths, 390)
     assert scrolling == dict.fromkeys(scrolling, 0)
+
+
+def test_it_says_in_plain_words_when_an_image_would_not_finish(page, tmp_path):
+    from vectorize.tests import realworld
+
+    sign_up(page, "noise@example.com")
+    noise = tmp_path / "static.png"
+    noise.write_bytes(realworld.noise(8000, 5000))  # 5 MB of 1-bit noise at 40 megapixels
+    before = balance_for_user(user=User.objects.get(email="noise@example.com"))
+
+    page.set_input_files("#id_image", str(noise))
+
+    card = page.locator("#uploads .job-card")
+    expect(card).to_contain_text("too detailed to convert within our time limit", timeout=60_000)
+    expect(card).to_contain_text("Nothing was charged")
+    expect(card.locator(".status")).to_have_text("Not accepted")
+    shot(page, "10-too-complex")
+    assert Vectorization.objects.count() == 0
+    assert balance_for_user(user=User.objects.get(email="noise@example.com")) == before
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+def test_the_order_page_says_what_paypal_did_with_the_payment(page, settings, width):
+    from urllib.parse import parse_qsl
+
+    from payments import simulator
+    from payments.tests.factories import ipn_body, order_for
+
+    settings.PAYPAL_SIMULATOR = True
+    page.set_viewport_size({"width": width, "height": 900 if width > 400 else 844})
+    sign_up(page, f"buyer{width}@example.com")
+    user = User.objects.get(email=f"buyer{width}@example.com")
+    held, declined = order_for(user), order_for(user)
+    notify = f"{page.base}/credits/paypal/ipn/"
+    for order, fields in [
+        (held, {"payment_status": "Pending", "pending_reason": "echeck", "txn_id": "HELD1"}),
+        (declined, {"payment_status": "Denied", "txn_id": "DENIED1"}),
+    ]:
+        simulator.send_ipn(dict(parse_qsl(ipn_body(order, **fields))), notify)
+
+    page.goto(f"{page.base}/credits/orders/{held.pk}/done/")
+    expect(page.get_by_role("heading", name="Payment on hold")).to_be_visible()
+    expect(page.locator("#order-state")).to_contain_text("PayPal is holding your payment (echeck)")
+    shot(page, f"11-order-held-{width}")
+    page.goto(f"{page.base}/credits/orders/{declined.pk}/done/")
+    expect(page.get_by_role("heading", name="Payment not made")).to_be_visible()
+    expect(page.locator("#order-state")).to_contain_text("no money was taken")
+    shot(page, f"12-order-declined-{width}")
+    assert page.evaluate("document.documentElement.scrollWidth") == width
