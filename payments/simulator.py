@@ -102,10 +102,12 @@ def send_ipn(fields: dict, url: str) -> requests.Response:
     and declined payments."""
     body = urlencode(fields)
     cache.set(_cache_key(body), True, 60 * 60)
+    # Connection: close, as PayPal's deliveries are one request each: a kept-alive connection
+    # would hold a web thread (and its database connection) waiting for a next request.
     response = requests.post(
         url,
         data=body,
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Connection": "close"},
         timeout=15,
     )
     logger.info("PayPal simulator delivered an IPN: HTTP %s", response.status_code)
