@@ -188,7 +188,7 @@ def _store(
                 # After the debit, whose UPDATE holds the credit account's row until commit:
                 # the same account's requests are counted one after the other, with no extra
                 # lock to take. The count includes this job.
-                _check_fair_use(owner=owner, mode=mode, adding=0, locked=True)
+                _check_fair_use(owner=owner, mode=mode, locked=True, counted=True)
             if enqueue:
                 transaction.on_commit(lambda: _enqueue(job.pk, mode=job.mode))
     except BaseException:
@@ -217,15 +217,18 @@ def _save_input(job: Vectorization, png: bytes) -> None:
         ) from error
 
 
-def _check_fair_use(*, owner, mode: str, adding: int = 1, locked: bool = False) -> None:
+def _check_fair_use(
+    *, owner, mode: str, adding: int = 1, locked: bool = False, counted: bool = False
+) -> None:
     """Caps per account, checked in the transaction that adds the jobs, with the owner's credit
     account locked so that two requests of one account are counted one after the other: jobs
-    queued or running at once, and free jobs in 24 hours."""
+    queued or running at once, and free jobs in 24 hours. `counted`: the `adding` new jobs are
+    rows already, and in the counts."""
     if not locked:
         credit_account_lock(user=owner)
     in_flight = Vectorization.objects.filter(
         owner=owner, status__in=[Status.QUEUED, Status.RUNNING]
-    ).count()
+    ).count() - (adding if counted else 0)
     if in_flight + adding > settings.MAX_JOBS_IN_FLIGHT:
         raise ApplicationError(
             f"You have {in_flight} conversions waiting or running; at most "
@@ -239,7 +242,7 @@ def _check_fair_use(*, owner, mode: str, adding: int = 1, locked: bool = False) 
         owner=owner,
         created_at__gte=timezone.now() - timedelta(hours=24),
         mode=Vectorization.Mode.PREVIEW,
-    ).count()
+    ).count() - (adding if counted else 0)
     if free_today + adding > settings.FREE_JOBS_PER_DAY:
         raise ApplicationError(
             f"You have used your {settings.FREE_JOBS_PER_DAY} free previews for the last 24 "

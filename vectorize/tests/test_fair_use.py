@@ -42,7 +42,9 @@ def test_it_caps_the_jobs_one_account_has_in_flight(api, bench_dir, user, settin
 
     error = _assert_envelope(api.post(URL, {"image": _upload(bench_dir)}), 429, "too_many_jobs")
 
+    assert error["message"].startswith("You have 2 conversions waiting or running;")
     assert "at most 2 can be at once" in error["message"]
+    assert error["details"] == {"in_flight": 2, "limit": 2}
     assert balance_for_user(user=user) == before  # refused before it was charged
     assert Vectorization.objects.count() == 2
     # Finished jobs make room again.
