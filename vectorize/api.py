@@ -100,7 +100,8 @@ def _wait_slot(user):
         try:
             yield holding
         finally:
-            cache.decr(key)
+            with contextlib.suppress(ValueError):  # expired meanwhile: nothing to give back
+                cache.decr(key)
     finally:
         _process_waits.release()
 
