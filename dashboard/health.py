@@ -66,10 +66,8 @@ class MediaStorage(HealthCheck):
 
     def run(self):
         storage = storage_state()
-        if "free_bytes" not in storage:
-            return
-        free_mb = storage["free_bytes"] // 1_048_576
-        if free_mb < settings.MEDIA_MIN_FREE_MB:
+        if storage.get("low"):  # judged by storage_state against MEDIA_MIN_FREE_MB
+            free_mb = storage["free_bytes"] // 1_048_576
             raise ServiceUnavailable(
                 f"Media storage is almost full: {free_mb} MB free "
                 f"(at least {settings.MEDIA_MIN_FREE_MB} MB needed)."

@@ -16,7 +16,9 @@ from collections.abc import Mapping
 
 from PIL import Image
 
+from vectorize.engine.images import size_within
 from vectorize.engine.parameters import AUTO, resolve_parameters, validate_parameters
+from vectorize.engine.tracing import TRACE_MAX_PIXELS, choose_preset, run_vtracer
 
 SAMPLE_PIXELS = 250_000
 BASE_EXPONENT = 1.3
@@ -28,20 +30,14 @@ FRAGMENTATION_PENALTY = 30
 
 def estimate_seconds(png: bytes, *, preset: str = AUTO, overrides: Mapping | None = None) -> float:
     """CPU seconds that tracing the normalised PNG with these settings is expected to take."""
-    # Imported here: tracing imports this module's neighbours, and the estimate needs its helpers.
-    from vectorize.engine.tracing import TRACE_MAX_PIXELS, choose_preset, run_vtracer
-
     with Image.open(io.BytesIO(png), formats=["PNG"]) as image:
         image.load()
         validate_parameters(preset, overrides)
         chosen = choose_preset(image) if preset == AUTO else preset
         parameters = resolve_parameters(chosen, overrides)
         pixels = min(image.width * image.height, TRACE_MAX_PIXELS)
-        sample = image
-        if image.width * image.height > SAMPLE_PIXELS:
-            factor = (SAMPLE_PIXELS / (image.width * image.height)) ** 0.5
-            size = (max(1, round(image.width * factor)), max(1, round(image.height * factor)))
-            sample = image.resize(size, Image.Resampling.NEAREST)
+        size = size_within(image.width, image.height, SAMPLE_PIXELS)
+        sample = image if size == image.size else image.resize(size, Image.Resampling.NEAREST)
         buffer = io.BytesIO()
         sample.save(buffer, format="PNG", compress_level=1)
         sample_pixels = sample.width * sample.height

@@ -123,12 +123,20 @@ def _to_rgb_or_rgba(image: Image.Image) -> Image.Image:
     return rgba
 
 
+def size_within(width: int, height: int, max_pixels: int) -> tuple[int, int]:
+    """width x height, scaled down keeping its shape to at most `max_pixels` (unchanged if it
+    fits); no side below one pixel."""
+    if width * height <= max_pixels:
+        return width, height
+    scale = (max_pixels / (width * height)) ** 0.5
+    return max(1, int(width * scale)), max(1, int(height * scale))
+
+
 def downscale(image: NormalizedImage, *, max_pixels: int) -> NormalizedImage:
     """The image scaled down (keeping its shape) to at most `max_pixels`; unchanged if smaller."""
     if image.pixels <= max_pixels:
         return image
-    scale = (max_pixels / image.pixels) ** 0.5
-    size = (max(1, int(image.width * scale)), max(1, int(image.height * scale)))
+    size = size_within(image.width, image.height, max_pixels)
     with Image.open(io.BytesIO(image.png)) as picture:
         smaller = picture.resize(size, Image.Resampling.LANCZOS)
     buffer = io.BytesIO()

@@ -10,6 +10,7 @@ import vtracer
 from PIL import Image
 
 from vectorize.engine.errors import ImageRejected, TraceFailed
+from vectorize.engine.images import size_within
 from vectorize.engine.palette import (
     dominant_colors,
     map_to_palette,
@@ -76,12 +77,8 @@ def _binarize(image: Image.Image) -> Image.Image:
 
 def _within_tracer_limit(image: Image.Image) -> Image.Image:
     """`image`, or a copy of the same shape scaled down to at most TRACE_MAX_PIXELS."""
-    pixels = image.width * image.height
-    if pixels <= TRACE_MAX_PIXELS:
-        return image
-    factor = (TRACE_MAX_PIXELS / pixels) ** 0.5
-    size = (max(1, int(image.width * factor)), max(1, int(image.height * factor)))
-    return image.resize(size, Image.Resampling.LANCZOS)
+    size = size_within(image.width, image.height, TRACE_MAX_PIXELS)
+    return image if size == image.size else image.resize(size, Image.Resampling.LANCZOS)
 
 
 def _png_bytes(image: Image.Image) -> bytes:
